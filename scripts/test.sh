@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one command that sets up everything the tests need on a fresh machine
+# (Debian, root, Node 20, Go) and runs the whole suite. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+need_apt=()
+command -v ip >/dev/null || need_apt+=(iproute2)
+command -v ss >/dev/null || need_apt+=(iproute2)
+command -v netstat >/dev/null || need_apt+=(net-tools)
+command -v lsof >/dev/null || need_apt+=(lsof)
+command -v socat >/dev/null || need_apt+=(socat)
+if ((${#need_apt[@]})); then
+  log "apt-get install ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+log "npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+
+if [[ -x test/cluster/build-tools.sh ]]; then
+  log "build or reuse kube-apiserver, etcd, helm, otelcol"
+  test/cluster/build-tools.sh
+fi
+
+log "build"
+npm run build
+
+log "lint"
+npm run lint
+
+log "test"
+npx vitest run

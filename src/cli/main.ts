@@ -1,0 +1,71 @@
+/** The socklens CLI: parse the subcommand, run it, map errors to exit codes. Wiring only. */
+import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
+import { type CliIO, processIO } from "./io.js";
+import { NETVIEW_HELP, netViewCommand } from "./netviews.js";
+import { SCAN_HELP, scanCommand } from "./scan.js";
+import { diffCommand, SNAPSHOT_HELP, snapshotCommand } from "./snapshot.js";
+import { VERSION } from "./version.js";
+
+const HELP = `socklens ${VERSION} — netstat for Kubernetes, with a memory
+
+Usage: socklens <command> [flags]
+
+Commands:
+  scan         list sockets with process, container, pod and namespace
+  interfaces   interface counters per network namespace
+  routes       routes per network namespace
+  stats        TCP/UDP protocol counters per network namespace
+  snapshot     write every socket and host metadata to a JSON file
+  diff A B     compare two snapshots (exit 1 when they differ)
+  version      print the version
+
+Run 'socklens <command> --help' for a command's flags.
+Exit codes: 0 ok, 1 findings/differences, 2 usage or input error.
+`;
+
+type Command = (args: string[], io: CliIO) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; help: string }> = {
+  scan: { run: scanCommand, help: SCAN_HELP },
+  interfaces: { run: (a, io) => netViewCommand("interfaces", a, io), help: NETVIEW_HELP },
+  routes: { run: (a, io) => netViewCommand("routes", a, io), help: NETVIEW_HELP },
+  stats: { run: (a, io) => netViewCommand("stats", a, io), help: NETVIEW_HELP },
+  snapshot: { run: snapshotCommand, help: SNAPSHOT_HELP },
+  diff: { run: diffCommand, help: SNAPSHOT_HELP },
+};
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    io.out(HELP);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === "version" || name === "--version") {
+    io.out(`${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`socklens: unknown command "${name}"\n\n${HELP}`);
+    return EXIT_USAGE;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof InputError) {
+      io.err(`socklens ${name}: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    // node:util parseArgs reports unknown or malformed flags with these codes.
+    const code = (err as { code?: string }).code;
+    if (code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`socklens ${name}: ${(err as Error).message}\n\n${command.help}`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,167 @@
+/** `socklens snapshot` and `socklens diff`. */
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { diffSnapshots, hasDifferences, type SnapshotDiff } from "../core/diff.js";
+import { maskSocket } from "../core/mask.js";
+import { renderTable } from "../core/render.js";
+import {
+  defaultSnapshotName,
+  SNAPSHOT_KIND,
+  SNAPSHOT_VERSION,
+  type Snapshot,
+  snapshotProblem,
+} from "../core/snapshot.js";
+import { collectSockets } from "../procfs/collect.js";
+import { readHostFacts } from "../procfs/host.js";
+import { reportDiagnostics } from "./diagnostics.js";
+import { EXIT_FINDINGS, EXIT_OK, InputError } from "./errors.js";
+import type { CliIO } from "./io.js";
+import { parseMasks, parseOutput } from "./options.js";
+import { sortSockets } from "./scan.js";
+import { VERSION } from "./version.js";
+
+export const SNAPSHOT_HELP = `Usage: socklens snapshot [-o FILE|-] [--role ROLE] [--mask CIDR]
+       socklens diff BEFORE.json AFTER.json [-o table|json] [--ignore-state-counts]
+
+snapshot writes every socket with host metadata (hostname, kernel, boot id, UTC time,
+collector version, who ran it) to FILE (default: host-role-timestamp-socklens.json in the
+current directory; "-" for stdout). --role (default "host") names the machine's role.
+
+diff compares two snapshots: listeners that appeared or disappeared, bind-address changes,
+new or vanished peers, TCP state-count changes. Exit 0: no difference; 1: differences.
+`;
+
+export async function snapshotCommand(
+  args: string[],
+  io: CliIO,
+  now: () => Date = () => new Date(),
+): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      output: { type: "string", short: "o" },
+      role: { type: "string", default: "host" },
+      mask: { type: "string", multiple: true },
+      debug: { type: "boolean" },
+    },
+    strict: true,
+  });
+  const masks = parseMasks(values.mask, io.env);
+  const result = await collectSockets();
+  reportDiagnostics(result.diagnostics, io, values.debug ?? false);
+  const sockets = result.sockets.map((s) => maskSocket(s, masks));
+  sortSockets(sockets);
+  const facts = readHostFacts();
+  const snapshot: Snapshot = {
+    kind: SNAPSHOT_KIND,
+    version: SNAPSHOT_VERSION,
+    metadata: { ...facts, timestamp: now().toISOString(), collectorVersion: VERSION, role: values.role },
+    namespaces: result.namespaces.map(({ inode, name, processes }) =>
+      name ? { inode, name, processes } : { inode, processes },
+    ),
+    sockets,
+  };
+  const text = `${JSON.stringify(snapshot)}\n`;
+  if (values.output === "-") {
+    io.out(text);
+    return EXIT_OK;
+  }
+  const file = values.output ?? defaultSnapshotName(snapshot.metadata);
+  try {
+    writeFileSync(file, text);
+  } catch (err) {
+    throw new InputError(`cannot write snapshot to ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  io.err(`socklens: wrote ${sockets.length} sockets to ${file}\n`);
+  return EXIT_OK;
+}
+
+export function readSnapshot(file: string): Snapshot {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new InputError(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const problem = snapshotProblem(value);
+  if (problem) throw new InputError(`${file}: not a socklens snapshot: ${problem}`);
+  return value as Snapshot;
+}
+
+export async function diffCommand(args: string[], io: CliIO): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { output: { type: "string", short: "o" }, "ignore-state-counts": { type: "boolean" } },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length !== 2)
+    throw new InputError(`diff needs two snapshot files, got ${positionals.length}\n\n${SNAPSHOT_HELP}`);
+  const format = parseOutput(values.output, ["table", "json"]);
+  const [a, b] = positionals as [string, string];
+  const before = readSnapshot(a);
+  const after = readSnapshot(b);
+  const diff = diffSnapshots(before.sockets, after.sockets);
+  if (format === "json") io.out(`${JSON.stringify(diff, null, 2)}\n`);
+  else io.out(renderDiff(diff, before, after));
+  return hasDifferences(diff, { ignoreStateCounts: values["ignore-state-counts"] ?? false })
+    ? EXIT_FINDINGS
+    : EXIT_OK;
+}
+
+function renderDiff(d: SnapshotDiff, before: Snapshot, after: Snapshot): string {
+  const lines: string[] = [
+    `before: ${before.metadata.hostname} ${before.metadata.timestamp}`,
+    `after:  ${after.metadata.hostname} ${after.metadata.timestamp}`,
+  ];
+  const section = (title: string, headers: string[], rows: string[][]) => {
+    if (rows.length) lines.push("", `${title}:`, renderTable(headers, rows));
+  };
+  const listenerRows = (sign: string, list: SnapshotDiff["listenersAdded"]) =>
+    list.map((l) => [sign, l.scope, l.protocol, `${l.address}:${l.port}`, l.process ?? "-"]);
+  section(
+    "Listeners",
+    ["", "Scope", "Proto", "Address", "Process"],
+    [...listenerRows("+", d.listenersAdded), ...listenerRows("-", d.listenersRemoved)],
+  );
+  section(
+    "Bind address changed",
+    ["Scope", "Proto", "Port", "Before", "After", "Process"],
+    d.bindChanged.map((c) => [
+      c.scope,
+      c.protocol,
+      String(c.port),
+      c.before.join(","),
+      c.after.join(","),
+      c.process ?? "-",
+    ]),
+  );
+  const peerRows = (sign: string, list: SnapshotDiff["peersAdded"]) =>
+    list.map((p) => [
+      sign,
+      p.scope,
+      p.direction,
+      p.protocol,
+      p.peerAddress,
+      String(p.port),
+      p.process ?? "-",
+    ]);
+  section(
+    "Peers",
+    ["", "Scope", "Direction", "Proto", "Peer", "Port", "Process"],
+    [...peerRows("+", d.peersAdded), ...peerRows("-", d.peersRemoved)],
+  );
+  section(
+    "TCP states",
+    ["State", "Before", "After"],
+    d.stateCounts.map((c) => [c.state, String(c.before), String(c.after)]),
+  );
+  if (lines.length === 2) lines.push("", "no differences");
+  return `${lines.join("\n")}\n`;
+}

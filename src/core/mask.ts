@@ -1,0 +1,25 @@
+/**
+ * Masking of addresses a user marks sensitive (`--mask CIDR`, SOCKLENS_MASK). Applied to
+ * records before any output is written, so every format (table, JSON, snapshots, findings)
+ * shows the same masked value. The mask keeps the family and says it was masked, so a
+ * reader can still tell "some internal address" from "none".
+ */
+import { type Cidr, cidrContains } from "./cidr.js";
+import type { Socket } from "./socket.js";
+
+export const MASKED_V4 = "x.x.x.x";
+export const MASKED_V6 = "x:x:x:x";
+
+export function maskAddress(address: string, masks: readonly Cidr[]): string {
+  if (masks.length === 0 || address === "") return address;
+  for (const m of masks) if (cidrContains(m, address)) return address.includes(":") ? MASKED_V6 : MASKED_V4;
+  return address;
+}
+
+export function maskSocket(s: Socket, masks: readonly Cidr[]): Socket {
+  if (masks.length === 0 || s.family === "unix") return s;
+  const localAddress = maskAddress(s.localAddress, masks);
+  const remoteAddress = maskAddress(s.remoteAddress, masks);
+  if (localAddress === s.localAddress && remoteAddress === s.remoteAddress) return s;
+  return { ...s, localAddress, remoteAddress };
+}

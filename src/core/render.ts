@@ -1,0 +1,139 @@
+/** Text renderings of sockets and summaries: the netstat-like table a human reads. */
+import type { Socket } from "./socket.js";
+
+export function endpoint(address: string, port: number, family: Socket["family"]): string {
+  if (family === "unix") return address === "" ? "*" : address;
+  const a = address.includes(":") ? `[${address}]` : address;
+  return `${a}:${port === 0 ? "*" : port}`;
+}
+
+export function renderTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}
+
+function ownerCell(s: Socket): string {
+  if (s.pid === undefined) return "-";
+  const extra = s.processes && s.processes.length > 1 ? ` (+${s.processes.length - 1})` : "";
+  return `${s.pid}/${s.process ?? "?"}${extra}`;
+}
+
+function containerCell(s: Socket): string {
+  const parts: string[] = [];
+  if (s.container) parts.push(s.container.id.slice(0, 12));
+  if (s.pod)
+    parts.push(s.pod.name && s.pod.namespace ? `${s.pod.namespace}/${s.pod.name}` : `pod:${s.pod.uid}`);
+  return parts.length ? parts.join(" ") : "-";
+}
+
+function netnsCell(s: Socket): string {
+  return s.netnsName ? `${s.netns}(${s.netnsName})` : String(s.netns);
+}
+
+/**
+ * The default table. Netns and Container/Pod columns appear only when they tell something:
+ * more than one namespace, or any socket in a container.
+ */
+export function renderSocketTable(sockets: Socket[], options: { wide?: boolean } = {}): string {
+  const namespaces = new Set(sockets.map((s) => s.netns));
+  const showNetns = namespaces.size > 1 || options.wide;
+  const showContainer = sockets.some((s) => s.container || s.pod) || options.wide;
+  const headers = ["Proto", "Local Address", "Foreign Address", "State", "PID/Program"];
+  if (showNetns) headers.push("Netns");
+  if (showContainer) headers.push("Container/Pod");
+  if (options.wide) headers.push("User", "Inode", "Recv-Q", "Send-Q", "Command");
+  const rows = sockets.map((s) => {
+    const proto = s.family === "inet6" ? `${s.protocol}6` : s.protocol;
+    const row = [
+      proto,
+      endpoint(s.localAddress, s.localPort, s.family),
+      s.family === "unix" ? "" : endpoint(s.remoteAddress, s.remotePort, s.family),
+      s.state,
+      ownerCell(s),
+    ];
+    if (showNetns) row.push(netnsCell(s));
+    if (showContainer) row.push(containerCell(s));
+    if (options.wide) {
+      row.push(
+        s.user ?? (s.uid === undefined ? "-" : String(s.uid)),
+        String(s.inode),
+        String(s.rxQueue ?? 0),
+        String(s.txQueue ?? 0),
+        s.cmdline || "-",
+      );
+    }
+    return row;
+  });
+  return renderTable(headers, rows);
+}
+
+export interface StateSummaryRow {
+  netns: number;
+  netnsName?: string;
+  container?: string;
+  podUid?: string;
+  protocol: string;
+  total: number;
+  states: Record<string, number>;
+}
+
+/** Socket counts by state, per namespace and container: the on-call engineer's first look. */
+export function summarize(sockets: Socket[]): StateSummaryRow[] {
+  const rows = new Map<string, StateSummaryRow>();
+  for (const s of sockets) {
+    const key = `${s.netns}|${s.container?.id ?? ""}|${s.protocol}`;
+    let row = rows.get(key);
+    if (!row) {
+      row = { netns: s.netns, protocol: s.protocol, total: 0, states: {} };
+      if (s.netnsName) row.netnsName = s.netnsName;
+      if (s.container) row.container = s.container.id;
+      if (s.pod) row.podUid = s.pod.uid;
+      rows.set(key, row);
+    }
+    row.total++;
+    row.states[s.state] = (row.states[s.state] ?? 0) + 1;
+  }
+  return [...rows.values()].sort(
+    (a, b) =>
+      a.netns - b.netns ||
+      (a.container ?? "").localeCompare(b.container ?? "") ||
+      a.protocol.localeCompare(b.protocol),
+  );
+}
+
+const SUMMARY_STATES = [
+  "LISTEN",
+  "ESTABLISHED",
+  "CLOSE_WAIT",
+  "TIME_WAIT",
+  "SYN_SENT",
+  "SYN_RECV",
+  "FIN_WAIT1",
+  "FIN_WAIT2",
+  "LAST_ACK",
+  "UNCONN",
+];
+
+export function renderSummary(rows: StateSummaryRow[]): string {
+  const present = SUMMARY_STATES.filter((st) => rows.some((r) => r.states[st]));
+  const others = (r: StateSummaryRow) =>
+    Object.entries(r.states)
+      .filter(([st]) => !SUMMARY_STATES.includes(st))
+      .reduce((n, [, c]) => n + c, 0);
+  const showOther = rows.some((r) => others(r) > 0);
+  const headers = ["Netns", "Container/Pod", "Proto", "Total", ...present, ...(showOther ? ["Other"] : [])];
+  const body = rows.map((r) => [
+    r.netnsName ? `${r.netns}(${r.netnsName})` : String(r.netns),
+    [r.container?.slice(0, 12), r.podUid ? `pod:${r.podUid}` : undefined].filter(Boolean).join(" ") || "-",
+    r.protocol,
+    String(r.total),
+    ...present.map((st) => String(r.states[st] ?? 0)),
+    ...(showOther ? [String(others(r))] : []),
+  ]);
+  return renderTable(headers, body);
+}

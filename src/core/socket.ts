@@ -1,0 +1,64 @@
+/**
+ * The normalized socket record: one per socket, the public shape of `scan -o ndjson`,
+ * snapshots and everything downstream. Field meanings are documented in docs/output.md;
+ * keep them stable.
+ */
+import type { SocketState } from "./states.js";
+
+export type Protocol = "tcp" | "udp" | "raw" | "unix";
+export type Family = "inet" | "inet6" | "unix";
+
+export interface ContainerRef {
+  id: string;
+  runtime: ContainerRuntime;
+}
+
+export type ContainerRuntime = "containerd" | "cri-o" | "docker" | "podman" | "unknown";
+
+export interface PodRef {
+  uid: string;
+  /** Filled by the agent from the Kubernetes API; the CLI only knows the UID. */
+  name?: string;
+  namespace?: string;
+}
+
+export interface ProcessRef {
+  pid: number;
+  process: string;
+}
+
+export interface Socket {
+  protocol: Protocol;
+  family: Family;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  state: SocketState;
+  inode: number;
+  /** Inode of the network namespace (as in `ls -l /proc/<pid>/ns/net`). */
+  netns: number;
+  /** Name under /run/netns when the namespace has one. */
+  netnsName?: string;
+  /** Socket owner uid from the kernel table (for unix sockets: the holding process's uid). */
+  uid?: number;
+  user?: string;
+  /** Lowest pid holding the socket; absent when no readable process holds it (e.g. TIME_WAIT). */
+  pid?: number;
+  process?: string;
+  cmdline?: string;
+  /** Every process holding the socket, when more than one does (pre-forked servers). */
+  processes?: ProcessRef[];
+  container?: ContainerRef;
+  pod?: PodRef;
+  txQueue?: number;
+  rxQueue?: number;
+  /** Kernel timer: which one is pending and when it fires. */
+  timer?: { kind: TimerKind; expiresInMs: number };
+  retransmits?: number;
+  /** Unix sockets only. */
+  path?: string;
+  unixType?: "stream" | "dgram" | "seqpacket" | "unknown";
+}
+
+export type TimerKind = "off" | "retransmit" | "keepalive" | "timewait" | "probe" | "unknown";

@@ -1,0 +1,323 @@
+/**
+ * The socket collector: the only code (with its siblings in src/procfs) that reads /proc.
+ *
+ * 1. Enumerate processes and group them by network namespace (inode of /proc/<pid>/ns/net).
+ * 2. Read each namespace's tables once, through one representative pid. These reads are where
+ *    the kernel spends its time (it walks the whole TCP hash table per namespace), so they are
+ *    started asynchronously as soon as a namespace is discovered and run on libuv's thread
+ *    pool while this thread walks every process's fd table synchronously.
+ * 3. Join socket inodes to the processes holding them, then to container/pod identity.
+ */
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseCgroupFile } from "../core/cgroup.js";
+import {
+  type InetTable,
+  type KernelSocket,
+  type ParseResult,
+  parseInetTable,
+  parseUnixTable,
+} from "../core/procnet.js";
+import type { Protocol, Socket } from "../core/socket.js";
+import { classifyError, emptyDiagnostics, noteDenied, type ScanDiagnostics } from "./errors.js";
+import { type ProcPaths, resolveProcPaths } from "./paths.js";
+import { UserNames } from "./users.js";
+
+export interface NamespaceInfo {
+  inode: number;
+  name?: string;
+  /** The pid whose /proc/<pid>/net/* was read for this namespace. */
+  pid?: number;
+  processes: number;
+}
+
+export interface ScanResult {
+  sockets: Socket[];
+  namespaces: NamespaceInfo[];
+  diagnostics: ScanDiagnostics;
+}
+
+export interface CollectOptions {
+  paths?: Partial<ProcPaths>;
+  /** Which protocols to read (default: all). Skipping tables is the cheapest filter. */
+  protocols?: ReadonlySet<Protocol>;
+  /** Only these namespace inodes (default: all). */
+  netns?: ReadonlySet<number>;
+  /** Reuse across scans in a long-lived process. */
+  users?: UserNames;
+}
+
+const TABLES: Record<Protocol, (InetTable | "unix")[]> = {
+  tcp: ["tcp", "tcp6"],
+  udp: ["udp", "udp6"],
+  raw: ["raw", "raw6"],
+  unix: ["unix"],
+};
+
+const NS_LINK = /^net:\[(\d+)\]$/;
+const SOCKET_LINK = /^socket:\[(\d+)\]$/;
+
+interface ProcessEntry {
+  pid: number;
+  netns: number;
+}
+
+/**
+ * Read one table of a namespace through the first of its pids that still exists. Returns null
+ * when no pid could be read (all exited, or access denied).
+ */
+async function readTable(
+  root: string,
+  pids: number[],
+  start: number,
+  table: InetTable | "unix",
+  diag: ScanDiagnostics,
+): Promise<{ index: number; text: string } | null> {
+  for (let i = start; i < pids.length; i++) {
+    const file = join(root, String(pids[i]), "net", table);
+    try {
+      return { index: i, text: await readFile(file, "utf8") };
+    } catch (err) {
+      const kind = classifyError(err);
+      if (kind === null) throw err;
+      if (kind === "denied") {
+        noteDenied(diag, file);
+        return null;
+      }
+      // ENOENT: either the pid exited (try the next one) or this kernel lacks the table
+      // (raw6 without IPv6): then the process is still there and no pid will do better.
+      if (existsSync(join(root, String(pids[i]), "net"))) return null;
+    }
+  }
+  return null;
+}
+
+async function readNamespaceTables(
+  root: string,
+  pids: number[],
+  tables: (InetTable | "unix")[],
+  diag: ScanDiagnostics,
+): Promise<{ pid?: number; sockets: KernelSocket[] }> {
+  const results = await Promise.all(tables.map((t) => readTable(root, pids, 0, t, diag)));
+  const sockets: KernelSocket[] = [];
+  let pid: number | undefined;
+  results.forEach((r, i) => {
+    if (!r) return;
+    const table = tables[i] as InetTable | "unix";
+    pid ??= pids[r.index];
+    const file = join(root, String(pids[r.index]), "net", table);
+    const parsed: ParseResult<KernelSocket> =
+      table === "unix" ? parseUnixTable(r.text, file) : parseInetTable(r.text, table, file);
+    for (const s of parsed.records) sockets.push(s);
+    diag.malformedLines += parsed.malformed.length;
+    for (const m of parsed.malformed) if (diag.malformed.length < 100) diag.malformed.push(m);
+  });
+  return pid === undefined ? { sockets } : { pid, sockets };
+}
+
+/** Namespace names from /run/netns (ip netns): inode → name. */
+export function readNamespaceNames(runNetns: string): Map<number, string> {
+  const names = new Map<number, string>();
+  let entries: string[];
+  try {
+    entries = readdirSync(runNetns);
+  } catch {
+    return names;
+  }
+  for (const name of entries) {
+    try {
+      names.set(statSync(join(runNetns, name)).ino, name);
+    } catch {
+      // Being deleted: fine.
+    }
+  }
+  return names;
+}
+
+/** Every process, grouped by the inode of its network namespace. */
+export function enumerateProcesses(
+  root: string,
+  diag: ScanDiagnostics,
+  only?: ReadonlySet<number>,
+): { procs: ProcessEntry[]; pidsByNetns: Map<number, number[]> } {
+  const procs: ProcessEntry[] = [];
+  const pidsByNetns = new Map<number, number[]>();
+  for (const entry of readdirSync(root)) {
+    const c = entry.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    diag.processesSeen++;
+    let link: string;
+    try {
+      link = readlinkSync(join(root, entry, "ns", "net"));
+    } catch (err) {
+      const kind = classifyError(err);
+      if (kind === "gone") diag.processesVanished++;
+      else if (kind === "denied") noteDenied(diag, join(root, entry, "ns", "net"));
+      else throw err;
+      continue;
+    }
+    const m = NS_LINK.exec(link);
+    if (!m) continue;
+    const netns = Number(m[1]);
+    if (only && !only.has(netns)) continue;
+    procs.push({ pid, netns });
+    const list = pidsByNetns.get(netns);
+    if (list) list.push(pid);
+    else pidsByNetns.set(netns, [pid]);
+  }
+  return { procs, pidsByNetns };
+}
+
+export async function collectSockets(options: CollectOptions = {}): Promise<ScanResult> {
+  const paths = resolveProcPaths(options.paths);
+  const root = paths.proc;
+  const diag = emptyDiagnostics();
+  const protocols = options.protocols ?? new Set<Protocol>(["tcp", "udp", "raw", "unix"]);
+  const tables = [...protocols].flatMap((p) => TABLES[p]);
+  const users = options.users ?? new UserNames(paths.passwd);
+
+  // 1. Processes by namespace.
+  const { procs, pidsByNetns } = enumerateProcesses(root, diag, options.netns);
+
+  // 2. Start every namespace's table reads now; they run on the thread pool while we walk fds.
+  const tableReads = [...pidsByNetns].map(([netns, pids]) =>
+    readNamespaceTables(root, pids, tables, diag).then((r) => ({ netns, ...r })),
+  );
+
+  // 3. Socket inode → holding pids, from the fd tables.
+  const holders = new Map<number, number[]>();
+  const vanished = new Set<number>();
+  for (const { pid } of procs) {
+    const fdDir = join(root, String(pid), "fd");
+    let fds: string[];
+    try {
+      fds = readdirSync(fdDir);
+    } catch (err) {
+      const kind = classifyError(err);
+      if (kind === "gone") vanished.add(pid);
+      else if (kind === "denied") noteDenied(diag, fdDir);
+      else throw err;
+      continue;
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(join(fdDir, fd));
+      } catch {
+        // The fd was closed, or the process exited, between readdir and readlink.
+        continue;
+      }
+      // "socket:[" — check the first byte before paying for a regex on every fd.
+      if (target.charCodeAt(0) !== 115) continue;
+      const m = SOCKET_LINK.exec(target);
+      if (!m) continue;
+      const inode = Number(m[1]);
+      const list = holders.get(inode);
+      if (!list) holders.set(inode, [pid]);
+      else if (list[list.length - 1] !== pid) list.push(pid);
+    }
+  }
+
+  const namespaceResults = await Promise.all(tableReads);
+
+  // 4. Process details, only for processes that hold a socket we saw.
+  const info = new Map<number, ProcessDetails | null>();
+  const details = (pid: number): ProcessDetails | null => {
+    let d = info.get(pid);
+    if (d === undefined) {
+      d = readProcessDetails(root, pid, diag);
+      if (d === null) vanished.add(pid);
+      info.set(pid, d);
+    }
+    return d;
+  };
+
+  const names = readNamespaceNames(paths.runNetns);
+  const sockets: Socket[] = [];
+  const namespaces: NamespaceInfo[] = [];
+  for (const { netns, pid, sockets: kernelSockets } of namespaceResults) {
+    const ns: NamespaceInfo = { inode: netns, processes: pidsByNetns.get(netns)?.length ?? 0 };
+    const name = names.get(netns);
+    if (name) ns.name = name;
+    if (pid !== undefined) ns.pid = pid;
+    namespaces.push(ns);
+    for (const k of kernelSockets) {
+      const s: Socket = { ...k, netns };
+      if (name) s.netnsName = name;
+      const pids = holders.get(k.inode);
+      if (pids && k.inode !== 0) attachProcesses(s, pids, details, users);
+      sockets.push(s);
+    }
+  }
+  for (const [inode, name] of names) {
+    if (!pidsByNetns.has(inode) && (!options.netns || options.netns.has(inode)))
+      diag.namespacesWithoutProcess.push(name);
+  }
+  diag.processesVanished += vanished.size;
+  return { sockets, namespaces, diagnostics: diag };
+}
+
+interface ProcessDetails {
+  process: string;
+  cmdline: string;
+  uid?: number;
+  identity: ReturnType<typeof parseCgroupFile>;
+}
+
+function readProcessDetails(root: string, pid: number, diag: ScanDiagnostics): ProcessDetails | null {
+  const dir = join(root, String(pid));
+  try {
+    const process = readFileSync(join(dir, "comm"), "utf8").replace(/\n$/, "");
+    const cmdline = readFileSync(join(dir, "cmdline"), "utf8").replace(/\0+$/, "").replaceAll("\0", " ");
+    const status = readFileSync(join(dir, "status"), "utf8");
+    const uidMatch = /^Uid:\s+(\d+)/m.exec(status);
+    let cgroup = "";
+    try {
+      cgroup = readFileSync(join(dir, "cgroup"), "utf8");
+    } catch (err) {
+      if (classifyError(err) !== "denied") throw err;
+      noteDenied(diag, join(dir, "cgroup"));
+    }
+    const d: ProcessDetails = { process, cmdline, identity: parseCgroupFile(cgroup) };
+    if (uidMatch) d.uid = Number(uidMatch[1]);
+    return d;
+  } catch (err) {
+    const kind = classifyError(err);
+    if (kind === "gone") return null;
+    if (kind === "denied") {
+      noteDenied(diag, dir);
+      return null;
+    }
+    throw err;
+  }
+}
+
+function attachProcesses(
+  s: Socket,
+  pids: number[],
+  details: (pid: number) => ProcessDetails | null,
+  users: UserNames,
+): void {
+  const known = pids
+    .map((pid) => ({ pid, d: details(pid) }))
+    .filter((x): x is { pid: number; d: ProcessDetails } => x.d !== null)
+    .sort((a, b) => a.pid - b.pid);
+  const first = known[0];
+  if (!first) return;
+  s.pid = first.pid;
+  s.process = first.d.process;
+  s.cmdline = first.d.cmdline;
+  if (known.length > 1) s.processes = known.map(({ pid, d }) => ({ pid, process: d.process }));
+  // /proc/net/unix has no uid column: the holder's uid is the honest answer there.
+  if (s.uid === undefined && first.d.uid !== undefined) s.uid = first.d.uid;
+  if (s.uid !== undefined) {
+    const user = users.name(s.uid);
+    if (user) s.user = user;
+  }
+  const { container, podUid } = first.d.identity;
+  if (container) s.container = container;
+  if (podUid) s.pod = { uid: podUid };
+}

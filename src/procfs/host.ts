@@ -1,0 +1,36 @@
+/** Facts about the host a snapshot records, read from the (possibly host-mounted) proc root. */
+import { readFileSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { resolveProcPaths } from "./paths.js";
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export interface HostFacts {
+  hostname: string;
+  kernel: string;
+  bootId: string;
+  user: string;
+}
+
+export function readHostFacts(procRoot = resolveProcPaths().proc): HostFacts {
+  let user: string;
+  try {
+    const u = userInfo();
+    user = `${u.username}(${u.uid})`;
+  } catch {
+    user = `uid ${process.getuid?.() ?? "?"}`;
+  }
+  return {
+    hostname: readTrimmed(join(procRoot, "sys/kernel/hostname")) ?? hostname(),
+    kernel: readTrimmed(join(procRoot, "sys/kernel/osrelease")) ?? "unknown",
+    bootId: readTrimmed(join(procRoot, "sys/kernel/random/boot_id")) ?? "unknown",
+    user,
+  };
+}

@@ -37,7 +37,7 @@ const POD_SEGMENT =
 /** Identity from one cgroup path. */
 export function identityFromPath(path: string): CgroupIdentity {
   const segments = path.split("/").filter((s) => s !== "");
-  const inKubepods = segments.some((s) => s === "kubepods" || s.startsWith("kubepods"));
+  const inKubepods = segments.some((s) => s.includes("kubepods"));
   const result: CgroupIdentity = {};
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i] ?? "";

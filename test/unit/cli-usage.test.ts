@@ -10,8 +10,12 @@ function capture(env: NodeJS.ProcessEnv = {}) {
   return {
     io,
     cli: {
-      out: (t: string) => void (io.out += t),
-      err: (t: string) => void (io.err += t),
+      out: (t: string) => {
+        io.out += t;
+      },
+      err: (t: string) => {
+        io.err += t;
+      },
       env: { HOST_RUN_NETNS: "/nonexistent-socklens", ...env },
     },
   };

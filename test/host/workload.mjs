@@ -1,0 +1,67 @@
+// A test workload: listens and connects as told, then reports its sockets on stdout as one
+// JSON line and stays alive until stdin closes. Run inside a namespace with `ip netns exec`.
+// argv[2]: {"title": "...", "listen": [{"proto":"tcp|udp","host":"...","port":N}], "connect": [...]}
+import dgram from "node:dgram";
+import net from "node:net";
+
+const spec = JSON.parse(process.argv[2] ?? "{}");
+if (spec.title) process.title = spec.title;
+const keep = [];
+const report = [];
+
+const udpType = (host) => (host.includes(":") ? "udp6" : "udp4");
+
+for (const l of spec.listen ?? []) {
+  if (l.proto === "tcp") {
+    const server = net.createServer((sock) => keep.push(sock));
+    await new Promise((resolve, reject) =>
+      server
+        .once("error", reject)
+        .listen({ host: l.host, port: l.port, ipv6Only: l.ipv6Only ?? false }, resolve),
+    );
+    keep.push(server);
+    const a = server.address();
+    report.push({ proto: "tcp", state: "LISTEN", localAddress: a.address, localPort: a.port });
+  } else {
+    const sock = dgram.createSocket({ type: udpType(l.host), ipv6Only: l.ipv6Only ?? false });
+    await new Promise((resolve, reject) => sock.once("error", reject).bind(l.port, l.host, resolve));
+    keep.push(sock);
+    const a = sock.address();
+    report.push({ proto: "udp", state: "UNCONN", localAddress: a.address, localPort: a.port });
+  }
+}
+
+for (const c of spec.connect ?? []) {
+  if (c.proto === "tcp") {
+    const sock = net.connect({ host: c.host, port: c.port });
+    await new Promise((resolve, reject) => sock.once("error", reject).once("connect", resolve));
+    keep.push(sock);
+    report.push({
+      proto: "tcp",
+      state: "ESTABLISHED",
+      localAddress: sock.localAddress,
+      localPort: sock.localPort,
+      remoteAddress: sock.remoteAddress,
+      remotePort: sock.remotePort,
+    });
+  } else {
+    const sock = dgram.createSocket(udpType(c.host));
+    await new Promise((resolve, reject) => sock.once("error", reject).connect(c.port, c.host, resolve));
+    keep.push(sock);
+    const a = sock.address();
+    const r = sock.remoteAddress();
+    report.push({
+      proto: "udp",
+      state: "ESTABLISHED",
+      localAddress: a.address,
+      localPort: a.port,
+      remoteAddress: r.address,
+      remotePort: r.port,
+    });
+  }
+}
+
+process.stdout.write(`${JSON.stringify({ pid: process.pid, sockets: report })}\n`);
+process.stdin.resume();
+process.stdin.on("end", () => process.exit(0));
+process.on("SIGTERM", () => process.exit(0));

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { maskAddress } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { collectNetInfo, type NamespaceNetInfo } from "../procfs/netinfo.js";
+import { resolveProcPaths } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -36,7 +37,8 @@ export async function netViewCommand(view: View, args: string[], io: CliIO): Pro
   const format = parseOutput(values.output);
   const netns = parseNetns(values.netns, io.env);
   const masks = parseMasks(values.mask, io.env);
-  const result = await collectNetInfo(netns ? { netns } : {});
+  const paths = resolveProcPaths({}, io.env);
+  const result = await collectNetInfo(netns ? { netns, paths } : { paths });
   reportDiagnostics(result.diagnostics, io, values.debug ?? false);
   const namespaces = result.namespaces.sort((a, b) => a.netns - b.netns);
 

@@ -5,6 +5,7 @@ import { maskSocket } from "../core/mask.js";
 import { renderSocketTable, renderSummary, summarize } from "../core/render.js";
 import type { Socket } from "../core/socket.js";
 import { collectSockets } from "../procfs/collect.js";
+import { resolveProcPaths } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -47,7 +48,7 @@ export async function scanCommand(args: string[], io: CliIO): Promise<number> {
   const format = parseOutput(values.output);
   const filter = parseFilter(values, io.env);
   const masks = parseMasks(values.mask, io.env);
-  const scanOptions: Parameters<typeof collectSockets>[0] = {};
+  const scanOptions: Parameters<typeof collectSockets>[0] = { paths: resolveProcPaths({}, io.env) };
   if (filter.protocols) scanOptions.protocols = filter.protocols;
   // Direction and listeners need the whole namespace, but reading fewer namespaces is a pure win.
   if (filter.netns) scanOptions.netns = filter.netns;

@@ -13,6 +13,7 @@ import {
 } from "../core/snapshot.js";
 import { collectSockets } from "../procfs/collect.js";
 import { readHostFacts } from "../procfs/host.js";
+import { resolveProcPaths } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, InputError } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -47,11 +48,12 @@ export async function snapshotCommand(
     strict: true,
   });
   const masks = parseMasks(values.mask, io.env);
-  const result = await collectSockets();
+  const paths = resolveProcPaths({}, io.env);
+  const result = await collectSockets({ paths });
   reportDiagnostics(result.diagnostics, io, values.debug ?? false);
   const sockets = result.sockets.map((s) => maskSocket(s, masks));
   sortSockets(sockets);
-  const facts = readHostFacts();
+  const facts = readHostFacts(paths.proc);
   const snapshot: Snapshot = {
     kind: SNAPSHOT_KIND,
     version: SNAPSHOT_VERSION,

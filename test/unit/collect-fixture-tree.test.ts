@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/cli/main.js";
 import { collectSockets } from "../../src/procfs/collect.js";
 
 const TCP_HEADER =
@@ -157,5 +158,37 @@ describe("collectSockets over a fixture /proc tree", () => {
       netns: new Set([4026532002]),
     });
     expect(r.sockets.map((s) => s.inode)).toEqual([2001]);
+  });
+
+  it("socklens scan --debug names the malformed line's file and line number", async () => {
+    let out = "";
+    let err = "";
+    const io = {
+      out: (t: string) => {
+        out += t;
+      },
+      err: (t: string) => {
+        err += t;
+      },
+      env: { HOST_PROC: join(root, "proc"), HOST_RUN_NETNS: join(root, "none"), HOST_PASSWD: join(root, "passwd") },
+    };
+    expect(await main(["scan", "-o", "ndjson", "--debug"], io)).toBe(0);
+    expect(out.trim().split("\n")).toHaveLength(5);
+    expect(err).toContain("skipped 1 malformed line(s):");
+    expect(err).toContain(`${join(root, "proc", "100", "net", "tcp")}:4: expected at least 10 columns`);
+    expect(err).toMatch(/processes seen, [1-9]\d* exited during the scan/);
+  });
+
+  it("without --debug, says how many lines it skipped and how to see them", async () => {
+    let err = "";
+    const io = {
+      out: () => {},
+      err: (t: string) => {
+        err += t;
+      },
+      env: { HOST_PROC: join(root, "proc"), HOST_RUN_NETNS: join(root, "none") },
+    };
+    expect(await main(["scan"], io)).toBe(0);
+    expect(err).toBe("socklens: skipped 1 malformed line(s) (--debug shows them)\n");
   });
 });

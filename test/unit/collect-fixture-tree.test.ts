@@ -170,7 +170,11 @@ describe("collectSockets over a fixture /proc tree", () => {
       err: (t: string) => {
         err += t;
       },
-      env: { HOST_PROC: join(root, "proc"), HOST_RUN_NETNS: join(root, "none"), HOST_PASSWD: join(root, "passwd") },
+      env: {
+        HOST_PROC: join(root, "proc"),
+        HOST_RUN_NETNS: join(root, "none"),
+        HOST_PASSWD: join(root, "passwd"),
+      },
     };
     expect(await main(["scan", "-o", "ndjson", "--debug"], io)).toBe(0);
     expect(out.trim().split("\n")).toHaveLength(5);

@@ -1,0 +1,3 @@
+module socklens.io/bench/loadgen
+
+go 1.26

@@ -23,6 +23,13 @@ export interface ControlPlaneOptions {
   detached?: boolean;
 }
 
+export interface ExtraApiServer {
+  server: string;
+  /** Admin KubeConfig pointing at this API server. */
+  kubeConfig(): KubeConfig;
+  stop(): Promise<void>;
+}
+
 interface AdminCredentials {
   ca: Buffer;
   cert: Buffer;
@@ -151,35 +158,10 @@ export class ControlPlane {
     await writeFile(this.apiServerLog, `===== kube-apiserver start #${this.apiServerStarts} =====\n`, {
       flag: "a",
     });
-    const p = this.pki;
     this.apiServer = new ManagedProcess(
       "kube-apiserver",
       requireTool("kube-apiserver"),
-      [
-        `--etcd-servers=${this.etcdEndpoint}`,
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
-        `--secure-port=${this.apiPort}`,
-        `--cert-dir=${join(this.dir, "apiserver-certs")}`,
-        `--tls-cert-file=${p.serverCert}`,
-        `--tls-private-key-file=${p.serverKey}`,
-        `--client-ca-file=${p.caCert}`,
-        `--service-account-key-file=${p.saPub}`,
-        `--service-account-signing-key-file=${p.saKey}`,
-        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-        "--service-cluster-ip-range=10.0.0.0/24",
-        // RBAC must really be enforced: tests prove what a ServiceAccount may not do.
-        "--authorization-mode=Node,RBAC",
-        // No controller-manager runs, so nothing creates each namespace's "default"
-        // ServiceAccount; this admission plugin would reject every pod without one.
-        "--disable-admission-plugins=ServiceAccount",
-        // The bootstrap controller would try to publish 127.0.0.1 as the endpoints of the
-        // "kubernetes" Service, which the API rejects (loopback); there is nothing to route to.
-        "--endpoint-reconciler-type=none",
-        "--allow-privileged=true",
-        "--v=1",
-        ...(this.opts.apiServerFlags ?? []),
-      ],
+      this.apiServerArgs(this.apiPort),
       this.apiServerLog,
       this.opts.detached,
     );
@@ -189,6 +171,67 @@ export class ControlPlane {
       procs: [this.apiServer, this.etcd],
       describe: () => this.describe(),
     });
+  }
+
+  private apiServerArgs(port: number): string[] {
+    const p = this.pki;
+    return [
+      `--etcd-servers=${this.etcdEndpoint}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${port}`,
+      `--cert-dir=${join(this.dir, `apiserver-certs-${port}`)}`,
+      `--tls-cert-file=${p.serverCert}`,
+      `--tls-private-key-file=${p.serverKey}`,
+      `--client-ca-file=${p.caCert}`,
+      `--service-account-key-file=${p.saPub}`,
+      `--service-account-signing-key-file=${p.saKey}`,
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      "--service-cluster-ip-range=10.0.0.0/24",
+      // RBAC must really be enforced: tests prove what a ServiceAccount may not do.
+      "--authorization-mode=Node,RBAC",
+      // No controller-manager runs, so nothing creates each namespace's "default"
+      // ServiceAccount; this admission plugin would reject every pod without one.
+      "--disable-admission-plugins=ServiceAccount",
+      // The bootstrap controller would try to publish 127.0.0.1 as the endpoints of the
+      // "kubernetes" Service, which the API rejects (loopback); there is nothing to route to.
+      "--endpoint-reconciler-type=none",
+      "--allow-privileged=true",
+      "--v=1",
+      ...(this.opts.apiServerFlags ?? []),
+    ];
+  }
+
+  /**
+   * A second kube-apiserver on the same etcd (another port), as in an HA control plane.
+   * Tests use it to change objects while the main one is down.
+   */
+  async startExtraApiServer(): Promise<ExtraApiServer> {
+    if (!this.etcd?.running) throw new Error("etcd is not running");
+    const port = await freePort();
+    const log = join(this.dir, `kube-apiserver-${port}.log`);
+    const proc = new ManagedProcess(
+      "kube-apiserver",
+      requireTool("kube-apiserver"),
+      this.apiServerArgs(port),
+      log,
+    );
+    await waitFor(`extra kube-apiserver :${port} /readyz`, () => this.readyz(port), {
+      timeoutMs: this.opts.startTimeoutMs ?? 120_000,
+      intervalMs: 250,
+      procs: [proc, this.etcd],
+      describe: () => `--- tail of ${log} ---\n${tailFile(log, 30)}\n${this.describe()}`,
+    });
+    const main = this.kubeConfig();
+    return {
+      server: `https://127.0.0.1:${port}`,
+      kubeConfig: () => {
+        const kc = new KubeConfig();
+        kc.loadFromString(main.exportConfig().replaceAll(this.server, `https://127.0.0.1:${port}`));
+        return kc;
+      },
+      stop: () => proc.stop(),
+    };
   }
 
   /** Stops kube-apiserver only (etcd and its data stay). */
@@ -203,17 +246,17 @@ export class ControlPlane {
   }
 
   /** GET /readyz with the admin credentials; true on HTTP 200 "ok". */
-  async readyz(): Promise<boolean> {
-    const { status, body } = await this.adminGet("/readyz");
+  async readyz(port = this.apiPort): Promise<boolean> {
+    const { status, body } = await this.adminGet("/readyz", port);
     return status === 200 && body.trim() === "ok";
   }
 
   /** A raw GET as the admin user, for endpoints the typed client does not cover (/version, /readyz). */
-  async adminGet(path: string): Promise<{ status: number; body: string }> {
+  async adminGet(path: string, port = this.apiPort): Promise<{ status: number; body: string }> {
     const creds = await this.adminCredentials();
     return new Promise((resolve, reject) => {
       const req = request(
-        { host: "127.0.0.1", port: this.apiPort, path, method: "GET", ...creds, timeout: 5_000 },
+        { host: "127.0.0.1", port, path, method: "GET", ...creds, timeout: 5_000 },
         (res) => {
           let body = "";
           res.setEncoding("utf8");

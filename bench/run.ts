@@ -7,16 +7,15 @@
  * one process). Needs root. Usage:
  *   npm run bench -- [--scenarios 1x10000,50x400,200x50] [--runs 3] [--child-ehash 4096]
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
-import { cpus, homedir, totalmem } from "node:os";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { buildLoadgen, PREFIX, startLoad } from "./load.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const PREFIX = "slbench";
 
 const { values } = parseArgs({
   options: {
@@ -33,13 +32,6 @@ const skip = new Set(values.skip.split(",").filter(Boolean));
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8" });
-}
-
-function buildLoadgen(): string {
-  const out = join(homedir(), ".cache", "socklens-bench", "loadgen");
-  mkdirSync(join(homedir(), ".cache", "socklens-bench"), { recursive: true });
-  execFileSync("go", ["build", "-o", out, "."], { cwd: join(REPO, "bench", "loadgen"), stdio: "inherit" });
-  return out;
 }
 
 interface Timing {
@@ -81,57 +73,6 @@ function onePidPerNamespace(): number[] {
     }
   }
   return [...seen.values()];
-}
-
-async function startLoad(
-  n: number,
-  c: number,
-  loadgen: string,
-): Promise<{ names: string[]; stop: () => Promise<void> }> {
-  const names: string[] = [];
-  const children: ReturnType<typeof spawn>[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `${PREFIX}-${i}`;
-    sh("ip", ["netns", "add", name]);
-    names.push(name);
-    sh("ip", ["-n", name, "link", "set", "lo", "up"]);
-  }
-  const stop = async () => {
-    for (const ch of children) ch.kill("SIGTERM");
-    await Promise.all(
-      children.map((ch) => (ch.exitCode === null ? new Promise((r) => ch.once("exit", r)) : null)),
-    );
-    for (const name of names) sh("ip", ["netns", "del", name]);
-  };
-  try {
-    // Start in batches of 20 so two cores are not asked to open 40k connections at once.
-    // Go raises its soft fd limit to the hard one (20000 here); above ~9000 connections the
-    // client ends go to a second process so neither holds more than that.
-    const split = c > 9000;
-    const start = (name: string, args: string[]) => {
-      const ch = spawn("ip", ["netns", "exec", name, loadgen, ...args], {
-        stdio: ["ignore", "pipe", "inherit"],
-      });
-      children.push(ch);
-      return new Promise<void>((resolve, reject) => {
-        createInterface({ input: ch.stdout as NodeJS.ReadableStream }).once("line", () => resolve());
-        ch.once("exit", (code) => reject(new Error(`loadgen in ${name} exited with ${code}`)));
-      });
-    };
-    for (let i = 0; i < n; i += 20) {
-      await Promise.all(
-        names.slice(i, i + 20).map(async (name) => {
-          if (!split) return start(name, ["-c", String(c)]);
-          await start(name, ["-c", "0"]);
-          await start(name, ["-serve=false", "-c", String(c), "-close-wait", "0", "-time-wait", "0"]);
-        }),
-      );
-    }
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { names, stop };
 }
 
 function countSockets(): number {

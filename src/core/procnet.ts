@@ -47,13 +47,56 @@ const TIMERS: Record<string, TimerKind> = {
 // The kernel prints tm->when as clock_t (USER_HZ, 100 on every Linux architecture that matters).
 const MS_PER_CLOCK_TICK = 10;
 
-const HEX_FIELD = /^[0-9A-Fa-f]+$/;
-const DEC_FIELD = /^\d+$/;
+function isHex(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // 0-9, A-F, a-f
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
 
-function splitEndpoint(field: string): [string, string] | null {
-  const colon = field.indexOf(":");
-  if (colon < 0) return null;
-  return [field.slice(0, colon), field.slice(colon + 1)];
+function isDecimal(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * Split on runs of spaces/tabs into `out`, at most `max` fields. A hand-written loop because
+ * a 40k-line table split with /\s+/ costs more than the kernel took to print it.
+ */
+function splitFields(line: string, out: string[], max: number): number {
+  let n = 0;
+  let i = 0;
+  const len = line.length;
+  while (i < len && n < max) {
+    while (i < len && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+    if (i >= len) break;
+    const start = i;
+    while (i < len && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
+    out[n++] = line.slice(start, i);
+  }
+  return n;
+}
+
+// Addresses repeat across a table (every connection to one service, every loopback pair):
+// decode each distinct hex once. Bounded so a long-lived agent does not grow with churn.
+const addressCache = new Map<string, string | null>();
+const ADDRESS_CACHE_MAX = 50_000;
+
+function decodeCached(hex: string): string | null {
+  let v = addressCache.get(hex);
+  if (v === undefined) {
+    v = decodeProcAddress(hex);
+    if (addressCache.size >= ADDRESS_CACHE_MAX) addressCache.clear();
+    addressCache.set(hex, v);
+  }
+  return v;
 }
 
 /**
@@ -66,59 +109,72 @@ export function parseInetTable(
   file: string = table,
 ): ParseResult<KernelSocket> {
   const [protocol, tableFamily] = TABLE_PROTOCOL[table];
+  const addrWidth = tableFamily === "inet6" ? 32 : 8;
   const records: KernelSocket[] = [];
   const malformed: Malformed[] = [];
-  const lines = text.split("\n");
-  for (let n = 1; n < lines.length; n++) {
-    const raw = lines[n] ?? "";
-    const line = raw.trim();
-    if (line === "") continue;
-    const bad = (reason: string) => malformed.push({ file, line: n + 1, text: raw, reason });
-    const f = line.split(/\s+/);
+  const f: string[] = new Array(10);
+  let lineNo = 1;
+  let pos = text.indexOf("\n");
+  if (pos < 0) return { records, malformed };
+  pos++;
+  while (pos < text.length) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = text.length;
+    const raw = text.slice(pos, end);
+    pos = end + 1;
+    lineNo++;
+    const n = splitFields(raw, f, 10);
+    if (n === 0) continue;
+    const bad = (reason: string) => malformed.push({ file, line: lineNo, text: raw, reason });
     // sl local rem st tx:rx tr:when retrnsmt uid timeout inode — at least ten columns.
-    if (f.length < 10) {
-      bad(`expected at least 10 columns, found ${f.length}`);
+    if (n < 10) {
+      bad(`expected at least 10 columns, found ${n}`);
       continue;
     }
-    const local = splitEndpoint(f[1] ?? "");
-    const remote = splitEndpoint(f[2] ?? "");
-    if (!local || !remote) {
+    const local = f[1] as string;
+    const remote = f[2] as string;
+    const lc = local.indexOf(":");
+    const rc = remote.indexOf(":");
+    if (lc < 0 || rc < 0) {
       bad("address column is not ADDR:PORT");
       continue;
     }
-    const localAddress = decodeProcAddress(local[0]);
-    const remoteAddress = decodeProcAddress(remote[0]);
+    const lHex = local.slice(0, lc);
+    const rHex = remote.slice(0, rc);
+    const lPort = local.slice(lc + 1);
+    const rPort = remote.slice(rc + 1);
+    if (lHex.length !== addrWidth || rHex.length !== addrWidth) {
+      bad(`address width does not match table ${table}: ${lHex} / ${rHex}`);
+      continue;
+    }
+    const localAddress = decodeCached(lHex);
+    const remoteAddress = decodeCached(rHex);
     if (localAddress === null || remoteAddress === null) {
-      bad(`address is not 8 or 32 hex digits: ${local[0]} / ${remote[0]}`);
+      bad(`address is not ${addrWidth} hex digits: ${lHex} / ${rHex}`);
       continue;
     }
-    if ((local[0].length === 32) !== (tableFamily === "inet6")) {
-      bad(`address width does not match table ${table}`);
+    if (!isHex(lPort) || !isHex(rPort) || lPort.length > 4 || rPort.length > 4) {
+      bad(`port is not 1-4 hex digits: ${lPort} / ${rPort}`);
       continue;
     }
-    if (
-      !HEX_FIELD.test(local[1]) ||
-      !HEX_FIELD.test(remote[1]) ||
-      local[1].length > 4 ||
-      remote[1].length > 4
-    ) {
-      bad(`port is not 1-4 hex digits: ${local[1]} / ${remote[1]}`);
-      continue;
-    }
-    const st = f[3] ?? "";
-    if (!HEX_FIELD.test(st) || st.length > 2) {
+    const st = f[3] as string;
+    if (!isHex(st) || st.length > 2) {
       bad(`state is not hex: ${st}`);
       continue;
     }
-    const queues = splitEndpoint(f[4] ?? "");
-    const timer = splitEndpoint(f[5] ?? "");
-    const inodeText = f[9] ?? "";
-    const uidText = f[7] ?? "";
-    if (!DEC_FIELD.test(inodeText) || !DEC_FIELD.test(uidText)) {
+    const queues = f[4] as string;
+    const timer = f[5] as string;
+    const qc = queues.indexOf(":");
+    const tc = timer.indexOf(":");
+    const uidText = f[7] as string;
+    const inodeText = f[9] as string;
+    if (!isDecimal(inodeText) || !isDecimal(uidText)) {
       bad(`uid or inode is not a decimal number: ${uidText} / ${inodeText}`);
       continue;
     }
-    if (!queues || !timer || !HEX_FIELD.test(queues[0]) || !HEX_FIELD.test(queues[1])) {
+    const tx = queues.slice(0, qc);
+    const rx = queues.slice(qc + 1);
+    if (qc < 0 || tc < 0 || !isHex(tx) || !isHex(rx)) {
       bad("tx_queue:rx_queue or tr:tm->when column is malformed");
       continue;
     }
@@ -127,21 +183,24 @@ export function parseInetTable(
       protocol,
       family: tableFamily,
       localAddress,
-      localPort: Number.parseInt(local[1], 16),
+      localPort: Number.parseInt(lPort, 16),
       remoteAddress,
-      remotePort: Number.parseInt(remote[1], 16),
+      remotePort: Number.parseInt(rPort, 16),
       state: protocol === "tcp" ? tcpStateName(stateCode) : datagramStateName(stateCode),
       inode: Number(inodeText),
       uid: Number(uidText),
-      txQueue: Number.parseInt(queues[0], 16),
-      rxQueue: Number.parseInt(queues[1], 16),
+      txQueue: Number.parseInt(tx, 16),
+      rxQueue: Number.parseInt(rx, 16),
     };
-    const kind = TIMERS[String(Number.parseInt(timer[0], 16))] ?? "unknown";
-    if (kind !== "off" && HEX_FIELD.test(timer[1])) {
-      record.timer = { kind, expiresInMs: Number.parseInt(timer[1], 16) * MS_PER_CLOCK_TICK };
+    const tr = timer.slice(0, tc);
+    if (tr !== "00" && tr !== "0") {
+      const kind = TIMERS[String(Number.parseInt(tr, 16))] ?? "unknown";
+      const when = timer.slice(tc + 1);
+      if (kind !== "off" && isHex(when))
+        record.timer = { kind, expiresInMs: Number.parseInt(when, 16) * MS_PER_CLOCK_TICK };
     }
-    const retrans = f[6] ?? "";
-    if (HEX_FIELD.test(retrans)) record.retransmits = Number.parseInt(retrans, 16);
+    const retrans = f[6] as string;
+    if (isHex(retrans)) record.retransmits = Number.parseInt(retrans, 16);
     records.push(record);
   }
   return { records, malformed };

@@ -19,7 +19,8 @@ import {
   parseInetTable,
   parseUnixTable,
 } from "../core/procnet.js";
-import type { Protocol, Socket } from "../core/socket.js";
+import type { ProcessRef, Protocol, Socket } from "../core/socket.js";
+import { parseSockstat, type SockstatCounters, tableMayHaveSockets } from "../core/sockstat.js";
 import { classifyError, emptyDiagnostics, noteDenied, type ScanDiagnostics } from "./errors.js";
 import { type ProcPaths, resolveProcPaths } from "./paths.js";
 import { UserNames } from "./users.js";
@@ -46,6 +47,11 @@ export interface CollectOptions {
   netns?: ReadonlySet<number>;
   /** Reuse across scans in a long-lived process. */
   users?: UserNames;
+  /**
+   * Skip tables that the namespace's sockstat counters say are empty (default true). Off
+   * only for tests that compare against reading everything.
+   */
+  skipEmptyTables?: boolean;
 }
 
 const TABLES: Record<Protocol, (InetTable | "unix")[]> = {
@@ -56,7 +62,6 @@ const TABLES: Record<Protocol, (InetTable | "unix")[]> = {
 };
 
 const NS_LINK = /^net:\[(\d+)\]$/;
-const SOCKET_LINK = /^socket:\[(\d+)\]$/;
 
 interface ProcessEntry {
   pid: number;
@@ -64,20 +69,19 @@ interface ProcessEntry {
 }
 
 /**
- * Read one table of a namespace through the first of its pids that still exists. Returns null
- * when no pid could be read (all exited, or access denied).
+ * Read one file of a namespace's net/ directory through the first of its pids that still
+ * exists. Returns null when no pid could be read (all exited, or access denied).
  */
-async function readTable(
+async function readNetFile(
   root: string,
   pids: number[],
-  start: number,
-  table: InetTable | "unix",
+  name: string,
   diag: ScanDiagnostics,
-): Promise<{ index: number; text: string } | null> {
-  for (let i = start; i < pids.length; i++) {
-    const file = join(root, String(pids[i]), "net", table);
+): Promise<{ pid: number; file: string; text: string } | null> {
+  for (const pid of pids) {
+    const file = join(root, String(pid), "net", name);
     try {
-      return { index: i, text: await readFile(file, "utf8") };
+      return { pid, file, text: await readFile(file, "utf8") };
     } catch (err) {
       const kind = classifyError(err);
       if (kind === null) throw err;
@@ -85,12 +89,26 @@ async function readTable(
         noteDenied(diag, file);
         return null;
       }
-      // ENOENT: either the pid exited (try the next one) or this kernel lacks the table
+      // ENOENT: either the pid exited (try the next one) or this kernel lacks the file
       // (raw6 without IPv6): then the process is still there and no pid will do better.
-      if (existsSync(join(root, String(pids[i]), "net"))) return null;
+      if (existsSync(join(root, String(pid), "net"))) return null;
     }
   }
   return null;
+}
+
+/** sockstat and sockstat6 merged; undefined when unreadable (then every table is read). */
+async function readSockstat(
+  root: string,
+  pids: number[],
+  diag: ScanDiagnostics,
+): Promise<SockstatCounters | undefined> {
+  const [v4, v6] = await Promise.all([
+    readNetFile(root, pids, "sockstat", diag),
+    readNetFile(root, pids, "sockstat6", diag),
+  ]);
+  if (!v4) return undefined;
+  return { ...parseSockstat(v4.text), ...(v6 ? parseSockstat(v6.text) : {}) };
 }
 
 async function readNamespaceTables(
@@ -98,22 +116,27 @@ async function readNamespaceTables(
   pids: number[],
   tables: (InetTable | "unix")[],
   diag: ScanDiagnostics,
-): Promise<{ pid?: number; sockets: KernelSocket[] }> {
-  const results = await Promise.all(tables.map((t) => readTable(root, pids, 0, t, diag)));
+  skipEmpty: boolean,
+): Promise<{ pid?: number; sockets: KernelSocket[]; skipped: number }> {
+  const counters = skipEmpty ? await readSockstat(root, pids, diag) : undefined;
+  const wanted = tables.filter((t) => t === "unix" || tableMayHaveSockets(t, counters));
   const sockets: KernelSocket[] = [];
   let pid: number | undefined;
-  results.forEach((r, i) => {
-    if (!r) return;
-    const table = tables[i] as InetTable | "unix";
-    pid ??= pids[r.index];
-    const file = join(root, String(pids[r.index]), "net", table);
-    const parsed: ParseResult<KernelSocket> =
-      table === "unix" ? parseUnixTable(r.text, file) : parseInetTable(r.text, table, file);
-    for (const s of parsed.records) sockets.push(s);
-    diag.malformedLines += parsed.malformed.length;
-    for (const m of parsed.malformed) if (diag.malformed.length < 100) diag.malformed.push(m);
-  });
-  return pid === undefined ? { sockets } : { pid, sockets };
+  // Parse each table as it arrives, while the others are still being read.
+  await Promise.all(
+    wanted.map(async (table) => {
+      const r = await readNetFile(root, pids, table, diag);
+      if (!r) return;
+      pid ??= r.pid;
+      const parsed: ParseResult<KernelSocket> =
+        table === "unix" ? parseUnixTable(r.text, r.file) : parseInetTable(r.text, table, r.file);
+      for (const s of parsed.records) sockets.push(s);
+      diag.malformedLines += parsed.malformed.length;
+      for (const m of parsed.malformed) if (diag.malformed.length < 100) diag.malformed.push(m);
+    }),
+  );
+  const skipped = tables.length - wanted.length;
+  return pid === undefined ? { sockets, skipped } : { pid, sockets, skipped };
 }
 
 /** Namespace names from /run/netns (ip netns): inode → name. */
@@ -184,14 +207,18 @@ export async function collectSockets(options: CollectOptions = {}): Promise<Scan
 
   // 2. Start every namespace's table reads now; they run on the thread pool while we walk fds.
   const tableReads = [...pidsByNetns].map(([netns, pids]) =>
-    readNamespaceTables(root, pids, tables, diag).then((r) => ({ netns, ...r })),
+    readNamespaceTables(root, pids, tables, diag, options.skipEmptyTables ?? true).then((r) => ({
+      netns,
+      ...r,
+    })),
   );
 
   // 3. Socket inode → holding pids, from the fd tables.
-  const holders = new Map<number, number[]>();
+  // inode → holding pid, or pids when shared (rare, so no array in the common case).
+  const holders = new Map<number, number | number[]>();
   const vanished = new Set<number>();
   for (const { pid } of procs) {
-    const fdDir = join(root, String(pid), "fd");
+    const fdDir = `${root}/${pid}/fd`;
     let fds: string[];
     try {
       fds = readdirSync(fdDir);
@@ -205,19 +232,20 @@ export async function collectSockets(options: CollectOptions = {}): Promise<Scan
     for (const fd of fds) {
       let target: string;
       try {
-        target = readlinkSync(join(fdDir, fd));
+        target = readlinkSync(`${fdDir}/${fd}`);
       } catch {
         // The fd was closed, or the process exited, between readdir and readlink.
         continue;
       }
-      // "socket:[" — check the first byte before paying for a regex on every fd.
-      if (target.charCodeAt(0) !== 115) continue;
-      const m = SOCKET_LINK.exec(target);
-      if (!m) continue;
-      const inode = Number(m[1]);
-      const list = holders.get(inode);
-      if (!list) holders.set(inode, [pid]);
-      else if (list[list.length - 1] !== pid) list.push(pid);
+      // "socket:[12345]": anything else (files, pipes, anon inodes) is not ours.
+      if (!target.startsWith("socket:[")) continue;
+      const inode = Number(target.slice(8, -1));
+      if (!Number.isInteger(inode)) continue;
+      const prev = holders.get(inode);
+      if (prev === undefined) holders.set(inode, pid);
+      else if (typeof prev === "number") {
+        if (prev !== pid) holders.set(inode, [prev, pid]);
+      } else if (prev[prev.length - 1] !== pid) prev.push(pid);
     }
   }
 
@@ -245,10 +273,12 @@ export async function collectSockets(options: CollectOptions = {}): Promise<Scan
     if (pid !== undefined) ns.pid = pid;
     namespaces.push(ns);
     for (const k of kernelSockets) {
-      const s: Socket = { ...k, netns };
+      // The kernel record is ours alone: complete it in place rather than copy 40k objects.
+      const s = k as Socket;
+      s.netns = netns;
       if (name) s.netnsName = name;
-      const pids = holders.get(k.inode);
-      if (pids && k.inode !== 0) attachProcesses(s, pids, details, users);
+      const held = k.inode === 0 ? undefined : holders.get(k.inode);
+      if (held !== undefined) attachProcesses(s, held, details, users);
       sockets.push(s);
     }
   }
@@ -264,7 +294,8 @@ interface ProcessDetails {
   process: string;
   cmdline: string;
   uid?: number;
-  identity: ReturnType<typeof parseCgroupFile>;
+  container?: Socket["container"];
+  pod?: Socket["pod"];
 }
 
 function readProcessDetails(root: string, pid: number, diag: ScanDiagnostics): ProcessDetails | null {
@@ -281,8 +312,12 @@ function readProcessDetails(root: string, pid: number, diag: ScanDiagnostics): P
       if (classifyError(err) !== "denied") throw err;
       noteDenied(diag, join(dir, "cgroup"));
     }
-    const d: ProcessDetails = { process, cmdline, identity: parseCgroupFile(cgroup) };
+    const d: ProcessDetails = { process, cmdline };
     if (uidMatch) d.uid = Number(uidMatch[1]);
+    const { container, podUid } = parseCgroupFile(cgroup);
+    // One object per process, shared by its sockets: records are read-only downstream.
+    if (container) d.container = container;
+    if (podUid) d.pod = { uid: podUid };
     return d;
   } catch (err) {
     const kind = classifyError(err);
@@ -297,27 +332,40 @@ function readProcessDetails(root: string, pid: number, diag: ScanDiagnostics): P
 
 function attachProcesses(
   s: Socket,
-  pids: number[],
+  held: number | number[],
   details: (pid: number) => ProcessDetails | null,
   users: UserNames,
 ): void {
-  const known = pids
-    .map((pid) => ({ pid, d: details(pid) }))
-    .filter((x): x is { pid: number; d: ProcessDetails } => x.d !== null)
-    .sort((a, b) => a.pid - b.pid);
-  const first = known[0];
+  let pid: number;
+  let first: ProcessDetails | null;
+  if (typeof held === "number") {
+    // The common case, one holder: no intermediate arrays.
+    pid = held;
+    first = details(held);
+  } else {
+    const known: ProcessRef[] = [];
+    let lowest: ProcessDetails | null = null;
+    for (const p of [...held].sort((a, b) => a - b)) {
+      const d = details(p);
+      if (!d) continue;
+      if (!lowest) lowest = d;
+      known.push({ pid: p, process: d.process });
+    }
+    if (!lowest || !known[0]) return;
+    pid = known[0].pid;
+    first = lowest;
+    if (known.length > 1) s.processes = known;
+  }
   if (!first) return;
-  s.pid = first.pid;
-  s.process = first.d.process;
-  s.cmdline = first.d.cmdline;
-  if (known.length > 1) s.processes = known.map(({ pid, d }) => ({ pid, process: d.process }));
+  s.pid = pid;
+  s.process = first.process;
+  s.cmdline = first.cmdline;
   // /proc/net/unix has no uid column: the holder's uid is the honest answer there.
-  if (s.uid === undefined && first.d.uid !== undefined) s.uid = first.d.uid;
+  if (s.uid === undefined && first.uid !== undefined) s.uid = first.uid;
   if (s.uid !== undefined) {
     const user = users.name(s.uid);
     if (user) s.user = user;
   }
-  const { container, podUid } = first.d.identity;
-  if (container) s.container = container;
-  if (podUid) s.pod = { uid: podUid };
+  if (first.container) s.container = first.container;
+  if (first.pod) s.pod = first.pod;
 }

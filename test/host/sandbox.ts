@@ -33,6 +33,7 @@ export interface WorkloadSpec {
   title: string;
   listen?: { proto: "tcp" | "udp"; host: string; port: number; ipv6Only?: boolean }[];
   connect?: { proto: "tcp" | "udp"; host: string; port: number }[];
+  timeWait?: { host: string };
 }
 
 export function ip(...args: string[]): string {

@@ -61,6 +61,20 @@ for (const c of spec.connect ?? []) {
   }
 }
 
+// timeWait: {host}: leave exactly one TIME_WAIT socket and nothing else open (a namespace
+// whose only socket is in TIME_WAIT: its sockstat "inuse" counts are all zero).
+if (spec.timeWait) {
+  const server = net.createServer((sock) => sock.resume());
+  await new Promise((resolve) => server.listen({ host: spec.timeWait.host, port: 0 }, resolve));
+  const client = net.connect({ host: spec.timeWait.host, port: server.address().port });
+  await new Promise((resolve) => client.once("connect", resolve));
+  const { localAddress, localPort } = client;
+  client.end(); // we close first, so our end waits in TIME_WAIT
+  await new Promise((resolve) => client.once("close", resolve));
+  await new Promise((resolve) => server.close(resolve));
+  report.push({ proto: "tcp", state: "TIME_WAIT", localAddress, localPort });
+}
+
 process.stdout.write(`${JSON.stringify({ pid: process.pid, sockets: report })}\n`);
 process.stdin.resume();
 process.stdin.on("end", () => process.exit(0));

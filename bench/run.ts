@@ -27,6 +27,8 @@ const { values } = parseArgs({
   },
 });
 const RUNS = Number(values.runs);
+// The same V8 flags the agent's container runs with (see Dockerfile).
+const RESIDENT_NODE_FLAGS: string[] = [];
 const SLOW_RUNS = Number(values["slow-runs"]);
 const skip = new Set(values.skip.split(",").filter(Boolean));
 
@@ -128,7 +130,7 @@ async function scenario(spec: string, loadgen: string, childEhash: number): Prom
       SLOW_RUNS,
     );
     if (!skip.has("resident")) {
-      const out = sh(join(REPO, "node_modules", ".bin", "tsx"), [join(REPO, "bench", "resident.ts"), "10"]);
+      const out = sh(process.execPath, [...RESIDENT_NODE_FLAGS, join(REPO, "bench", "resident.mjs"), "10"]);
       const r = JSON.parse(out) as { timesMs: number[]; rssMB: number[]; peakRssMB: number | null };
       const steady = [...r.timesMs.slice(1)].sort((a, b) => a - b);
       results.resident = {

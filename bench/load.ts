@@ -1,9 +1,10 @@
 /**
  * The benchmark's load: N network namespaces, each with a Go load generator holding C
  * established connections plus listeners, CLOSE_WAIT, TIME_WAIT and UDP sockets.
- * Run directly to hold a load for profiling: `tsx bench/load.ts 50x400` (Ctrl-C tears down).
+ * Run directly to hold a load for profiling: `tsx bench/load.ts 50x400` (Ctrl-C tears down;
+ * `tsx bench/load.ts clean` removes what an interrupted run left).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -75,7 +76,18 @@ export async function startLoad(
   return { names, stop };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** Remove what an interrupted run left: slbench-* namespaces and their load generators. */
+export function cleanLeftovers(): void {
+  spawnSync("pkill", ["-f", join(".cache", "socklens-bench", "loadgen")]);
+  for (const line of sh("ip", ["netns", "list"]).split("\n")) {
+    const name = line.split(" ")[0] ?? "";
+    if (name.startsWith(`${PREFIX}-`)) sh("ip", ["netns", "del", name]);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === "clean") {
+  cleanLeftovers();
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [n, c] = (process.argv[2] ?? "50x400").split("x").map(Number) as [number, number];
   const load = await startLoad(n, c, buildLoadgen());
   console.error(`holding ${n} namespaces × ${c} connections; Ctrl-C to stop`);

@@ -1,4 +1,5 @@
 /** The socklens CLI: parse the subcommand, run it, map errors to exit codes. Wiring only. */
+import { BASELINE_HELP, checkCommand, learnCommand, validateCommand } from "./baseline.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
 import { type CliIO, processIO } from "./io.js";
 import { NETVIEW_HELP, netViewCommand } from "./netviews.js";
@@ -17,6 +18,9 @@ Commands:
   stats        TCP/UDP protocol counters per network namespace
   snapshot     write every socket and host metadata to a JSON file
   diff A B     compare two snapshots (exit 1 when they differ)
+  validate F…  check NetworkBaseline files against the schema
+  check        evaluate NetworkBaselines against this host's sockets (exit 1 on findings)
+  learn        observe a scope and write the NetworkBaseline that allows what it saw
   version      print the version
 
 Run 'socklens <command> --help' for a command's flags.
@@ -32,6 +36,9 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   stats: { run: (a, io) => netViewCommand("stats", a, io), help: NETVIEW_HELP },
   snapshot: { run: snapshotCommand, help: SNAPSHOT_HELP },
   diff: { run: diffCommand, help: SNAPSHOT_HELP },
+  validate: { run: validateCommand, help: BASELINE_HELP },
+  check: { run: checkCommand, help: BASELINE_HELP },
+  learn: { run: learnCommand, help: BASELINE_HELP },
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -1,0 +1,240 @@
+/**
+ * NetworkBaseline: what "normal" means for a workload's sockets. The zod schema here is the
+ * single source of truth: types are inferred from it and `npm run gen` turns it into
+ * crds/socklens.io_networkbaselines.yaml.
+ */
+import { z } from "zod";
+import {
+  API_VERSION,
+  Condition,
+  Duration,
+  IPBlock,
+  LabelSelector,
+  ObjectMeta,
+  PortRange,
+  PortValue,
+  Protocol,
+} from "./common.js";
+
+export const KIND = "NetworkBaseline";
+export const PLURAL = "networkbaselines";
+
+export const Entity = z
+  .enum(["world", "cluster", "host", "kube-apiserver"])
+  .describe(
+    "world: outside the cluster; cluster: any pod, service or node; host: this node; kube-apiserver: the API server.",
+  );
+
+export const Peer = z
+  .object({
+    podSelector: LabelSelector.optional().describe(
+      "Pods with these labels (in namespaceSelector's namespaces, else the baseline's).",
+    ),
+    namespaceSelector: LabelSelector.optional().describe("Namespaces with these labels."),
+    ipBlock: IPBlock.optional(),
+    service: z
+      .object({ name: z.string().min(1), namespace: z.string().min(1).optional() })
+      .optional()
+      .describe("A Service (its ClusterIP and endpoints); namespace defaults to the baseline's."),
+    entity: Entity.optional(),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "[has(self.podSelector) || has(self.namespaceSelector), has(self.ipBlock), has(self.service), has(self.entity)].filter(x, x).size() == 1",
+        message: "a peer is exactly one of: podSelector/namespaceSelector, ipBlock, service, entity",
+      },
+    ],
+  })
+  .describe("One allowed peer.");
+
+export const EgressRule = z
+  .object({
+    to: z.array(Peer).optional().describe("Allowed destinations; absent or empty allows any."),
+    ports: z.array(PortRange).optional().describe("Allowed destination ports; absent or empty allows any."),
+  })
+  .describe("Outbound connections this workload may make.");
+
+export const IngressRule = z
+  .object({
+    from: z.array(Peer).optional().describe("Allowed clients; absent or empty allows any."),
+    ports: z
+      .array(PortRange)
+      .optional()
+      .describe("Our ports they may connect to; absent or empty allows any."),
+  })
+  .describe("Inbound connections this workload may accept.");
+
+export const Listener = z
+  .object({
+    port: PortValue,
+    endPort: z.number().int().min(1).max(65535).optional(),
+    protocol: Protocol.optional(),
+    address: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Expected bind address, e.g. "127.0.0.1" or "0.0.0.0"; absent allows any.'),
+    process: z.string().min(1).optional().describe("Expected process name (comm); absent allows any."),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.endPort) || (type(self.port) == int && self.endPort >= self.port)",
+        message: "endPort needs a numeric port and must be >= port",
+      },
+      {
+        rule: "!has(self.address) || isIP(self.address)",
+        message: "address must be an IP address such as 127.0.0.1, 0.0.0.0 or ::",
+      },
+    ],
+  })
+  .describe("A socket this workload may listen on.");
+
+export const TCP_STATE_NAMES = [
+  "ESTABLISHED",
+  "SYN_SENT",
+  "SYN_RECV",
+  "FIN_WAIT1",
+  "FIN_WAIT2",
+  "TIME_WAIT",
+  "CLOSE",
+  "CLOSE_WAIT",
+  "LAST_ACK",
+  "LISTEN",
+  "CLOSING",
+] as const;
+
+export const Thresholds = z
+  .object({
+    // An object with one optional field per state rather than a record: the CRD schema then
+    // rejects a misspelled state instead of ignoring it.
+    tcpStates: z
+      .object(
+        Object.fromEntries(TCP_STATE_NAMES.map((s) => [s, z.number().int().min(0).optional()])) as Record<
+          (typeof TCP_STATE_NAMES)[number],
+          z.ZodOptional<z.ZodNumber>
+        >,
+      )
+      .strict()
+      .optional()
+      .describe("Most sockets per pod in each TCP state, e.g. {CLOSE_WAIT: 50}."),
+    established: z.number().int().min(0).optional().describe("Most established TCP connections per pod."),
+    listeners: z.number().int().min(0).optional().describe("Most listening sockets per pod."),
+  })
+  .describe("Per-pod limits; exceeding one is a violation.");
+
+export const RULE_IDS = [
+  "UnexpectedListener",
+  "ListenerBindChanged",
+  "UnexpectedEgress",
+  "UnexpectedIngress",
+  "TcpStateThreshold",
+  "EstablishedThreshold",
+  "ListenerThreshold",
+] as const;
+export const RuleId = z.enum(RULE_IDS);
+
+export const BaselineException = z
+  .object({
+    rule: RuleId.describe("The rule whose findings this accepts."),
+    address: z
+      .string()
+      .optional()
+      .describe("Peer or bind address (or CIDR) the exception covers; absent: any."),
+    port: z.number().int().min(0).max(65535).optional().describe("Port the exception covers; absent: any."),
+    process: z.string().optional().describe("Process name the exception covers; absent: any."),
+    reason: z.string().min(1).describe("Why this finding is accepted (shown in output)."),
+    expires: z.string().optional().describe("RFC 3339 time after which the exception no longer applies."),
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.expires) || self.expires.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T')",
+        message: "expires must be an RFC 3339 time",
+      },
+    ],
+  })
+  .describe("An accepted finding: suppressed (and counted) until it expires.");
+
+export const NetworkBaselineSpec = z
+  .object({
+    podSelector: LabelSelector.describe("The pods this baseline describes, in its namespace."),
+    mode: z
+      .enum(["Learn", "Alert"])
+      .default("Alert")
+      .describe("Learn records what is seen; Alert raises violations."),
+    listeners: z
+      .array(Listener)
+      .optional()
+      .describe("What may listen; absent: not checked; empty: nothing may."),
+    egress: z
+      .array(EgressRule)
+      .optional()
+      .describe("Whom the pods may call; absent: not checked; empty: nobody."),
+    ingress: z
+      .array(IngressRule)
+      .optional()
+      .describe("Who may call the pods; absent: not checked; empty: nobody."),
+    thresholds: Thresholds.optional(),
+    learning: z
+      .object({
+        duration: Duration.optional().describe("How long Learn mode observes before it reports done."),
+        autoPromote: z
+          .boolean()
+          .optional()
+          .describe("Copy status.learned into spec and switch to Alert when learning ends."),
+      })
+      .optional(),
+    exceptions: z.array(BaselineException).optional(),
+  })
+  .describe("What is normal for the selected pods.");
+
+export const LearnedPeer = z.object({
+  address: z.string(),
+  port: z.number().int(),
+  protocol: Protocol,
+  firstSeen: z.string().optional(),
+  lastSeen: z.string().optional(),
+});
+
+export const NetworkBaselineStatus = z
+  .object({
+    observedGeneration: z.number().int().optional(),
+    conditions: z.array(Condition).optional(),
+    matchedPods: z.number().int().min(0).optional(),
+    violations: z
+      .object({
+        total: z.number().int().min(0),
+        lastTime: z.string().optional(),
+        byRule: z.record(z.string(), z.number().int().min(0)).optional(),
+      })
+      .optional(),
+    learned: z
+      .object({
+        listeners: z.array(Listener).optional(),
+        egress: z.array(LearnedPeer).optional(),
+        ingress: z.array(LearnedPeer).optional(),
+      })
+      .optional(),
+  })
+  .describe("Written by the operator.");
+
+export const NetworkBaseline = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: ObjectMeta,
+  spec: NetworkBaselineSpec,
+  status: NetworkBaselineStatus.optional(),
+});
+
+export type NetworkBaseline = z.infer<typeof NetworkBaseline>;
+export type NetworkBaselineInput = z.input<typeof NetworkBaseline>;
+export type NetworkBaselineSpec = z.infer<typeof NetworkBaselineSpec>;
+export type Peer = z.infer<typeof Peer>;
+export type Listener = z.infer<typeof Listener>;
+export type EgressRule = z.infer<typeof EgressRule>;
+export type IngressRule = z.infer<typeof IngressRule>;
+export type RuleId = z.infer<typeof RuleId>;
+export type BaselineException = z.infer<typeof BaselineException>;
+export type { LabelSelector, PortRange } from "./common.js";

@@ -1,0 +1,239 @@
+/**
+ * Validation of NetworkBaseline documents, for `socklens validate/check/learn` and the operator:
+ * YAML syntax, then the zod schema, then semantic checks the schema cannot express. Every
+ * problem names the file, line and column, the field path, the bad value and what is valid.
+ */
+import { type Document, isMap, isSeq, LineCounter, parseAllDocuments } from "yaml";
+import type { z } from "zod";
+import { parseIp } from "../core/address.js";
+import { cidrContains, parseCidr } from "../core/cidr.js";
+import {
+  NetworkBaseline,
+  type NetworkBaseline as NetworkBaselineT,
+  type PortRange,
+} from "./v1alpha1/networkbaseline.js";
+
+export interface ValidationProblem {
+  file: string;
+  line?: number;
+  col?: number;
+  /** Dotted field path, e.g. spec.egress[0].to[1].ipBlock.cidr */
+  path: string;
+  message: string;
+}
+
+export interface ValidatedBaseline {
+  baseline: NetworkBaselineT;
+  file: string;
+  /** 1-based index of the YAML document in the file. */
+  doc: number;
+  line: number;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out || "(document)";
+}
+
+export function formatProblem(p: ValidationProblem): string {
+  const where = p.line === undefined ? p.file : `${p.file}:${p.line}:${p.col ?? 1}`;
+  return `${where}: ${p.path}: ${p.message}`;
+}
+
+function position(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly PropertyKey[],
+): { line: number; col: number } | undefined {
+  // Walk down as far as the path exists: a missing field points at its parent.
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as (string | number)[], true) as
+      | { range?: [number, number, number] }
+      | undefined;
+    const range =
+      node?.range ??
+      (n === 0 ? (doc.contents as { range?: [number, number, number] } | null)?.range : undefined);
+    if (range) {
+      const { line, col } = lines.linePos(range[0]);
+      return { line, col };
+    }
+  }
+  return undefined;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+  const got = value === undefined ? "missing" : `got ${JSON.stringify(value)}`;
+  switch (issue.code) {
+    case "invalid_value":
+      return `${got}; expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_type":
+      return `${got}; expected ${issue.expected}`;
+    case "unrecognized_keys":
+      return `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    default:
+      return `${got}; ${issue.message}`;
+  }
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const p of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/** Checks the schema cannot express (the CRD has CEL rules for most of them too). */
+export function semanticProblems(b: NetworkBaselineT): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const checkCidr = (path: (string | number)[], text: string) => {
+    try {
+      parseCidr(text);
+      return true;
+    } catch (err) {
+      out.push({
+        path,
+        message: `${(err as Error).message}; expected a CIDR such as 10.0.0.0/8 or fd00::/8`,
+      });
+      return false;
+    }
+  };
+  const checkPorts = (path: (string | number)[], ports: PortRange[] | undefined) => {
+    ports?.forEach((p, i) => {
+      if (p.endPort === undefined) return;
+      if (typeof p.port !== "number")
+        out.push({
+          path: [...path, i, "endPort"],
+          message: `endPort ${p.endPort} needs a numeric port, got ${JSON.stringify(p.port)}`,
+        });
+      else if (p.endPort < p.port)
+        out.push({
+          path: [...path, i, "endPort"],
+          message: `endPort ${p.endPort} is below port ${p.port}; expected endPort >= port`,
+        });
+    });
+  };
+  const spec = b.spec;
+  spec.listeners?.forEach((l, i) => {
+    if (l.address !== undefined && !parseIp(l.address))
+      out.push({
+        path: ["spec", "listeners", i, "address"],
+        message: `got ${JSON.stringify(l.address)}; expected an IP address such as 127.0.0.1, 0.0.0.0 or ::`,
+      });
+    if (l.endPort !== undefined && (typeof l.port !== "number" || l.endPort < l.port))
+      out.push({
+        path: ["spec", "listeners", i, "endPort"],
+        message: `endPort ${l.endPort} needs a numeric port <= it, got port ${JSON.stringify(l.port)}`,
+      });
+  });
+  for (const [dir, peersKey] of [
+    ["egress", "to"],
+    ["ingress", "from"],
+  ] as const) {
+    const rules = (spec[dir] ?? []) as { to?: unknown[]; from?: unknown[]; ports?: PortRange[] }[];
+    rules.forEach((rule, r) => {
+      checkPorts(["spec", dir, r, "ports"], rule.ports);
+      const peers = (rule[peersKey] ?? []) as NonNullable<NetworkBaselineT["spec"]["egress"]>[number]["to"] &
+        object;
+      peers.forEach((peer, p) => {
+        const base: (string | number)[] = ["spec", dir, r, peersKey, p];
+        const kinds = [
+          peer.podSelector || peer.namespaceSelector,
+          peer.ipBlock,
+          peer.service,
+          peer.entity,
+        ].filter((x) => x !== undefined).length;
+        if (kinds !== 1)
+          out.push({
+            path: base,
+            message: `a peer is exactly one of podSelector/namespaceSelector, ipBlock, service, entity; got ${kinds}`,
+          });
+        if (peer.ipBlock && checkCidr([...base, "ipBlock", "cidr"], peer.ipBlock.cidr)) {
+          const outer = parseCidr(peer.ipBlock.cidr);
+          peer.ipBlock.except?.forEach((e, i) => {
+            if (!checkCidr([...base, "ipBlock", "except", i], e)) return;
+            const inner = parseCidr(e);
+            if (
+              inner.bytes.length !== outer.bytes.length ||
+              inner.prefix < outer.prefix ||
+              !cidrContains(outer, e.split("/")[0] ?? "")
+            ) {
+              out.push({
+                path: [...base, "ipBlock", "except", i],
+                message: `${e} is not inside ${peer.ipBlock?.cidr}; except entries must be sub-ranges of cidr`,
+              });
+            }
+          });
+        }
+      });
+    });
+  }
+  spec.exceptions?.forEach((e, i) => {
+    if (e.expires !== undefined && Number.isNaN(Date.parse(e.expires)))
+      out.push({
+        path: ["spec", "exceptions", i, "expires"],
+        message: `got ${JSON.stringify(e.expires)}; expected an RFC 3339 time such as 2026-12-31T00:00:00Z`,
+      });
+  });
+  return out;
+}
+
+/** Validate every document of a YAML text. Never throws on bad input. */
+export function validateBaselines(
+  text: string,
+  file: string,
+): { baselines: ValidatedBaseline[]; problems: ValidationProblem[] } {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  const baselines: ValidatedBaseline[] = [];
+  const problems: ValidationProblem[] = [];
+  const list = Array.isArray(docs) ? docs : [];
+  if (!Array.isArray(docs)) {
+    problems.push({ file, path: "(file)", message: "not a YAML stream" });
+  }
+  list.forEach((doc, index) => {
+    if (doc.errors.length) {
+      for (const e of doc.errors) {
+        const { line, col } = lines.linePos(e.pos[0]);
+        problems.push({ file, line, col, path: "(yaml)", message: e.message.split("\n")[0] ?? e.message });
+      }
+      return;
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return; // an empty document between separators
+    if (!isMap(doc.contents) && !isSeq(doc.contents)) {
+      problems.push({
+        file,
+        ...position(doc, lines, []),
+        path: "(document)",
+        message: "expected a NetworkBaseline object",
+      });
+      return;
+    }
+    const parsed = NetworkBaseline.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        problems.push({
+          file,
+          ...position(doc, lines, issue.path),
+          path: formatPath(issue.path),
+          message: describeIssue(issue, valueAt(value, issue.path)),
+        });
+      }
+      return;
+    }
+    const semantic = semanticProblems(parsed.data);
+    for (const s of semantic)
+      problems.push({ file, ...position(doc, lines, s.path), path: formatPath(s.path), message: s.message });
+    if (semantic.length === 0)
+      baselines.push({
+        baseline: parsed.data,
+        file,
+        doc: index + 1,
+        line: position(doc, lines, [])?.line ?? 1,
+      });
+  });
+  return { baselines, problems };
+}

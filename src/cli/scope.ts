@@ -1,0 +1,76 @@
+/** Scope selection for `check` and `learn`: which sockets a baseline is about. */
+import { readlinkSync } from "node:fs";
+import { holderPids, matchesFilter, type SocketFilter } from "../core/filter.js";
+import type { Socket } from "../core/socket.js";
+import type { ProcPaths } from "../procfs/paths.js";
+import type { FilterFlags } from "./options.js";
+import { parseFilter } from "./options.js";
+
+export const SCOPE_OPTIONS = {
+  netns: { type: "string", multiple: true },
+  pid: { type: "string", multiple: true },
+  container: { type: "string" },
+  "pod-uid": { type: "string" },
+} as const;
+
+export const SCOPE_HELP = `Scope (default: the host's network namespace):
+      --netns NS[,…]     namespace inode, or a name under /run/netns
+      --pid PID[,…]      sockets of these processes
+      --container ID     sockets of this container (id or prefix)
+      --pod-uid UID      sockets of this Kubernetes pod
+`;
+
+export interface Scope {
+  filter: SocketFilter;
+  description: string;
+  /** Select the scope's sockets from a full scan. */
+  select(sockets: Socket[]): Socket[];
+}
+
+function hostNetns(paths: ProcPaths): number | undefined {
+  // pid 1 is the host's init when we see the host's pid namespace; otherwise our own namespace.
+  for (const pid of ["1", "self"]) {
+    try {
+      const m = /net:\[(\d+)\]/.exec(readlinkSync(`${paths.proc}/${pid}/ns/net`));
+      if (m) return Number(m[1]);
+    } catch {
+      // not readable: try the next
+    }
+  }
+  return undefined;
+}
+
+export function parseScope(
+  flags: Pick<FilterFlags, "netns" | "pid" | "container" | "pod-uid">,
+  env: NodeJS.ProcessEnv,
+  paths: ProcPaths,
+): Scope {
+  const filter = parseFilter(flags, env);
+  const parts: string[] = [];
+  if (filter.netns) parts.push(`netns ${[...filter.netns].join(",")}`);
+  if (filter.pids) parts.push(`pid ${[...filter.pids].join(",")}`);
+  if (filter.container) parts.push(`container ${filter.container.slice(0, 12)}`);
+  if (filter.podUid) parts.push(`pod ${filter.podUid}`);
+  const byOwner = filter.pids !== undefined || filter.container !== undefined || filter.podUid !== undefined;
+  if (!byOwner && !filter.netns) {
+    const ns = hostNetns(paths);
+    if (ns !== undefined) filter.netns = new Set([ns]);
+    parts.push(`host netns ${ns ?? "?"}`);
+  }
+  return {
+    filter,
+    description: parts.join(", "),
+    select(sockets) {
+      if (!byOwner) return sockets.filter((s) => matchesFilter(s, filter));
+      // Sockets no process holds (TIME_WAIT) still belong to the owner's namespace: keep
+      // them when that namespace holds any of the owner's sockets.
+      const owned = sockets.filter((s) => matchesFilter(s, filter));
+      const nets = new Set(owned.map((s) => s.netns));
+      const orphans = sockets.filter(
+        (s) =>
+          holderPids(s).length === 0 && nets.has(s.netns) && (!filter.netns || filter.netns.has(s.netns)),
+      );
+      return [...owned, ...orphans];
+    },
+  };
+}

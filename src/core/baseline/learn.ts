@@ -1,0 +1,108 @@
+/**
+ * Learning: turn repeated observations of a scope into a NetworkBaseline that allows exactly
+ * what was seen: listeners with their bind addresses, each egress peer as a /32 or /128
+ * ipBlock with its ports, each ingress client likewise, and thresholds from the observed
+ * maxima with headroom. Pure: the CLI does the observing and writing.
+ */
+import { API_VERSION } from "../../api/v1alpha1/common.js";
+import type {
+  EgressRule,
+  IngressRule,
+  Listener,
+  NetworkBaselineInput,
+} from "../../api/v1alpha1/networkbaseline.js";
+import { directionOf, ListenerIndex } from "../direction.js";
+import type { Socket } from "../socket.js";
+import { isListening, isLoopback } from "./evaluate.js";
+
+export class Learner {
+  readonly #listeners = new Map<string, Listener>();
+  // peer address → "port/PROTO" set
+  readonly #egress = new Map<string, Set<string>>();
+  readonly #ingress = new Map<string, Set<string>>();
+  readonly #maxStates = new Map<string, number>();
+  #maxListeners = 0;
+  observations = 0;
+
+  observe(sockets: readonly Socket[]): void {
+    this.observations++;
+    const index = new ListenerIndex(sockets);
+    const states = new Map<string, number>();
+    let listening = 0;
+    for (const s of sockets) {
+      if (s.protocol === "tcp") states.set(s.state, (states.get(s.state) ?? 0) + 1);
+      if (s.protocol !== "tcp" && s.protocol !== "udp") continue;
+      const protocol = s.protocol === "udp" ? "UDP" : "TCP";
+      if (isListening(s)) {
+        listening++;
+        const l: Listener = { port: s.localPort, protocol, address: s.localAddress };
+        if (s.process) l.process = s.process;
+        this.#listeners.set(`${protocol}|${s.localAddress}|${s.localPort}|${s.process ?? ""}`, l);
+        continue;
+      }
+      const dir = directionOf(s, index);
+      if ((dir !== "egress" && dir !== "ingress") || isLoopback(s.remoteAddress)) continue;
+      const map = dir === "egress" ? this.#egress : this.#ingress;
+      const port = dir === "egress" ? s.remotePort : s.localPort;
+      let ports = map.get(s.remoteAddress);
+      if (!ports) {
+        ports = new Set();
+        map.set(s.remoteAddress, ports);
+      }
+      ports.add(`${port}/${protocol}`);
+    }
+    for (const [state, n] of states) this.#maxStates.set(state, Math.max(this.#maxStates.get(state) ?? 0, n));
+    this.#maxListeners = Math.max(this.#maxListeners, listening);
+  }
+
+  /** The baseline that allows exactly what was observed. */
+  baseline(meta: {
+    name: string;
+    namespace: string;
+    podSelector?: Record<string, string>;
+  }): NetworkBaselineInput {
+    const rules = (map: Map<string, Set<string>>, key: "to" | "from") =>
+      [...map.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([address, ports]) => ({
+          [key]: [{ ipBlock: { cidr: `${address}/${address.includes(":") ? 128 : 32}` } }],
+          ports: [...ports].sort(comparePorts).map((p) => {
+            const [port, protocol] = p.split("/");
+            return { port: Number(port), protocol: protocol as "TCP" | "UDP" };
+          }),
+        }));
+    const tcpStates: Record<string, number> = {};
+    for (const [state, n] of [...this.#maxStates].sort()) {
+      if (state === "LISTEN" || state === "ESTABLISHED") continue;
+      tcpStates[state] = headroom(n);
+    }
+    return {
+      apiVersion: API_VERSION,
+      kind: "NetworkBaseline",
+      metadata: { name: meta.name, namespace: meta.namespace },
+      spec: {
+        podSelector: meta.podSelector ? { matchLabels: meta.podSelector } : {},
+        mode: "Alert",
+        listeners: [...this.#listeners.values()].sort(
+          (a, b) => Number(a.port) - Number(b.port) || String(a.address).localeCompare(String(b.address)),
+        ),
+        egress: rules(this.#egress, "to") as EgressRule[],
+        ingress: rules(this.#ingress, "from") as IngressRule[],
+        thresholds: {
+          ...(Object.keys(tcpStates).length ? { tcpStates } : {}),
+          established: headroom(this.#maxStates.get("ESTABLISHED") ?? 0),
+          listeners: headroom(this.#maxListeners),
+        },
+      },
+    };
+  }
+}
+
+function comparePorts(a: string, b: string): number {
+  return Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b);
+}
+
+/** Room above the observed maximum so normal variation is not a violation: 1.5×, at least +10. */
+export function headroom(max: number): number {
+  return Math.max(max + 10, Math.ceil(max * 1.5));
+}

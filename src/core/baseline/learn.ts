@@ -11,6 +11,7 @@ import type {
   Listener,
   NetworkBaselineInput,
 } from "../../api/v1alpha1/networkbaseline.js";
+import { TCP_STATE_NAMES } from "../../api/v1alpha1/networkbaseline.js";
 import { directionOf, ListenerIndex } from "../direction.js";
 import type { Socket } from "../socket.js";
 import { isListening, isLoopback } from "./evaluate.js";
@@ -73,7 +74,14 @@ export class Learner {
         }));
     const tcpStates: Record<string, number> = {};
     for (const [state, n] of [...this.#maxStates].sort()) {
-      if (state === "LISTEN" || state === "ESTABLISHED") continue;
+      // LISTEN and ESTABLISHED have their own thresholds; states the API does not name
+      // (NEW_SYN_RECV, unknown codes) cannot be written into a valid baseline.
+      if (
+        state === "LISTEN" ||
+        state === "ESTABLISHED" ||
+        !(TCP_STATE_NAMES as readonly string[]).includes(state)
+      )
+        continue;
       tcpStates[state] = headroom(n);
     }
     return {

@@ -1,0 +1,94 @@
+/** The generated CRDs: not stale, structurally valid, and the samples fit them. */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
+import { renderCrdFiles } from "./crds.js";
+import { NetworkBaseline } from "./v1alpha1/networkbaseline.js";
+import { validateBaselines } from "./validate.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+describe("crds/ is generated from the zod schemas", () => {
+  it.each(Object.entries(renderCrdFiles()))("%s is up to date (run `npm run gen` if not)", (file, text) => {
+    expect(readFileSync(join(root, "crds", file), "utf8")).toBe(text);
+  });
+});
+
+type Node = Record<string, unknown>;
+
+/** The structural-schema rules of apiextensions.k8s.io/v1 that a generator can get wrong. */
+function structuralProblems(node: Node, path: string, out: string[]): void {
+  const intOrString = node["x-kubernetes-int-or-string"] === true;
+  if (!intOrString && node.type === undefined && !node["x-kubernetes-preserve-unknown-fields"])
+    out.push(`${path}: no type`);
+  if (intOrString && node.type !== undefined) out.push(`${path}: int-or-string with a type`);
+  for (const k of ["anyOf", "oneOf", "allOf", "not", "$ref", "$schema", "definitions", "$defs"])
+    if (k in node) out.push(`${path}: ${k}`);
+  if (node.properties && node.additionalProperties !== undefined)
+    out.push(`${path}: properties with additionalProperties`);
+  for (const [k, v] of Object.entries((node.properties as Record<string, Node>) ?? {}))
+    structuralProblems(v, `${path}.${k}`, out);
+  if (node.items) structuralProblems(node.items as Node, `${path}[]`, out);
+  if (typeof node.additionalProperties === "object")
+    structuralProblems(node.additionalProperties as Node, `${path}{}`, out);
+}
+
+describe("CRD objects", () => {
+  const crds = Object.fromEntries(Object.entries(renderCrdFiles()).map(([f, t]) => [f, parse(t) as Node]));
+
+  it.each(Object.keys(crds))("%s is an apiextensions.k8s.io/v1 CRD with a structural schema", (file) => {
+    const crd = crds[file] as Node;
+    expect(crd.apiVersion).toBe("apiextensions.k8s.io/v1");
+    expect(crd.kind).toBe("CustomResourceDefinition");
+    const spec = crd.spec as Node;
+    expect(spec.group).toBe("socklens.io");
+    expect(spec.scope).toBe("Namespaced");
+    const [version] = spec.versions as Node[];
+    expect(version).toMatchObject({ name: "v1alpha1", served: true, storage: true });
+    const schema = (version?.schema as Node).openAPIV3Schema as Node;
+    const problems: string[] = [];
+    structuralProblems(schema, "", problems);
+    expect(problems).toEqual([]);
+  });
+
+  it("NetworkBaseline: names, status subresource and the printer columns kubectl shows", () => {
+    const crd = crds["socklens.io_networkbaselines.yaml"] as Node;
+    const spec = crd.spec as Node;
+    expect(spec.names).toMatchObject({
+      kind: "NetworkBaseline",
+      plural: "networkbaselines",
+      shortNames: ["nbl"],
+      categories: ["socklens"],
+    });
+    const [version] = spec.versions as Node[];
+    expect(version?.subresources).toEqual({ status: {} });
+    expect(
+      (version?.additionalPrinterColumns as { name: string }[]).map((c) => c.name.toUpperCase()),
+    ).toEqual(["MODE", "PODS", "VIOLATIONS", "LAST-VIOLATION", "READY", "AGE"]);
+  });
+
+  it("carries CEL rules where they give a better error than a webhook", () => {
+    const text = renderCrdFiles()["socklens.io_networkbaselines.yaml"] as string;
+    expect(text).toContain("isCIDR(self)");
+    expect(text).toContain("self.endPort >= self.port");
+    expect(text).toContain("a peer is exactly one of");
+  });
+});
+
+describe("config/samples", () => {
+  const dir = join(root, "config", "samples");
+  const files = readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+  it("exist", () => expect(files.length).toBeGreaterThanOrEqual(2));
+  it.each(files)("%s validates and round-trips through the schema", (file) => {
+    const text = readFileSync(join(dir, file), "utf8");
+    const r = validateBaselines(text, file);
+    expect(r.problems).toEqual([]);
+    expect(r.baselines.length).toBe(parseAllDocuments(text).length);
+    for (const { baseline } of r.baselines) {
+      const again = NetworkBaseline.parse(JSON.parse(JSON.stringify(baseline)));
+      expect(again).toEqual(baseline);
+    }
+  });
+});

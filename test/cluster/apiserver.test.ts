@@ -38,15 +38,11 @@ interface CrdSpec {
 
 let kc: KubeConfig;
 let ns: string;
-let applied: KubernetesObject[];
 
 beforeAll(async () => {
   kc = adminKubeConfig();
   ns = await createNamespace(kc, "smoke");
-  const crds = parseManifests(await readFile(join(here, "fixtures", "widgets-crd.yaml"), "utf8"));
-  crds.push(...(await repoCrds(repoRoot)));
-  await applyCrds(kc, crds);
-  applied = crds;
+  await applyCrds(kc, parseManifests(await readFile(join(here, "fixtures", "widgets-crd.yaml"), "utf8")));
 });
 
 describe("kube-apiserver", () => {
@@ -65,10 +61,17 @@ describe("kube-apiserver", () => {
     expect(got.metadata?.labels?.["socklens.io/test"]).toBe("true");
   });
 
-  it("serves the test CRD and every CRD in crds/", async () => {
+  it("accepts and serves every CRD in crds/", async (ctx) => {
+    const crds = await repoCrds(repoRoot);
+    if (crds.length === 0) {
+      ctx.skip(true, "no crds/*.yaml in the repository yet");
+      return;
+    }
+    // Applied here rather than in beforeAll: a CRD the server rejects (its message says
+    // why, e.g. a CEL rule over the cost budget) fails this test, not every test in the file.
+    await applyCrds(kc, crds);
     const api = kc.makeApiClient(CustomObjectsApi);
-    expect(applied.map((c) => c.metadata?.name)).toContain("widgets.test.socklens.io");
-    for (const crd of applied) {
+    for (const crd of crds) {
       const { group, names, versions } = (crd as unknown as { spec: CrdSpec }).spec;
       for (const v of versions.filter((x) => x.served)) {
         const list = (await api.listClusterCustomObject({

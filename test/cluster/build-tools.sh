@@ -6,6 +6,7 @@
 #   test/cluster/build-tools.sh            build what is missing or out of date
 #   test/cluster/build-tools.sh --print    print the binaries' paths (builds nothing)
 #   SOCKLENS_TOOLS_CACHE=/tmp/x ...        use another cache (e.g. to time a cold build)
+#   SOCKLENS_BUILD_KUBECTL=1 ...           also build kubectl (done anyway when PATH has none)
 #
 # Each tool lands in $SOCKLENS_TOOLS_CACHE/<name>-<version>/ (default
 # ~/.cache/socklens-test-tools) with a .stamp holding a hash of everything that went into
@@ -160,7 +161,8 @@ ensure helm "${HELM_VERSION}" "${gosrc}/helm" "$(stamp_of "${gosrc}/helm" "${hel
 ensure otelcol "${OTELCOL_VERSION}" "${gosrc}/otelcol/collector" "$(stamp_of "${gosrc}/otelcol/collector" -s -w)" \
   build_otelcol
 # kubectl is not needed by the tests, but humans poking at the control plane want one.
-if ! command -v kubectl >/dev/null; then
+# SOCKLENS_BUILD_KUBECTL=1 builds it even when the machine has one.
+if [[ "${SOCKLENS_BUILD_KUBECTL:-}" == 1 ]] || ! command -v kubectl >/dev/null; then
   ensure kubectl "${KUBE_VERSION}" "${gosrc}/kube-apiserver" \
     "$(stamp_of "${gosrc}/kube-apiserver" "${kube_ldflags}")" build_kubectl
   log "kubectl was missing from PATH: use ${cache}/kubectl-${KUBE_VERSION}/kubectl"

@@ -58,9 +58,21 @@ export async function apply(kc: KubeConfig, objects: KubernetesObject[]): Promis
   const client = KubernetesObjectApi.makeApiClient(kc);
   const out: KubernetesObject[] = [];
   for (const obj of objects) {
-    out.push(
-      await client.patch(obj, undefined, undefined, "socklens-tests", true, PatchStrategy.ServerSideApply),
-    );
+    try {
+      out.push(
+        await client.patch(obj, undefined, undefined, "socklens-tests", true, PatchStrategy.ServerSideApply),
+      );
+    } catch (err) {
+      if (!(err instanceof ApiException)) throw err;
+      const e = apiError(err);
+      // The server's own words, without client-node's dump of headers around them.
+      throw new Error(
+        `the API server rejected ${obj.kind} ${obj.metadata?.name} (HTTP ${e.code} ${e.reason}): ${e.message}`,
+        {
+          cause: err,
+        },
+      );
+    }
   }
   return out;
 }

@@ -7,6 +7,9 @@
 # records everything the collector itself needs and skips them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
+# Same module cache as build-tools.sh: nothing lands in the user's own Go caches.
+cache="${SOCKLENS_TOOLS_CACHE:-${HOME}/.cache/socklens-test-tools}"
+export GOMODCACHE="${cache}/go/mod" GOCACHE="${cache}/go/build"
 export GOFLAGS="-trimpath -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0
 tmp="$(mktemp -d)"
 trap 'rm -rf "${tmp}"' EXIT

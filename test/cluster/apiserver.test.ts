@@ -17,7 +17,7 @@ import {
 } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { serviceAccountKubeConfig } from "./controlplane.js";
-import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
+import { adminKubeConfig, clusterContext, createNamespace, skipBecause } from "./env.js";
 import { applyCrds, expectApiError, parseManifests, repoCrds } from "./kube.js";
 import { pinnedVersions } from "./tools.js";
 
@@ -48,7 +48,7 @@ beforeAll(async () => {
 describe("kube-apiserver", () => {
   it("reports the pinned Kubernetes version on /version", async (ctx) => {
     if (clusterContext().existing) {
-      ctx.skip(true, "an existing cluster runs whatever version it runs");
+      skipBecause(ctx, "an existing cluster runs whatever version it runs");
     }
     const v = await kc.makeApiClient(VersionApi).getCode();
     expect(v.gitVersion).toBe(pinnedVersions()["kube-apiserver"]);
@@ -64,7 +64,7 @@ describe("kube-apiserver", () => {
   it("accepts and serves every CRD in crds/", async (ctx) => {
     const crds = await repoCrds(repoRoot);
     if (crds.length === 0) {
-      ctx.skip(true, "no crds/*.yaml in the repository yet");
+      skipBecause(ctx, "no crds/*.yaml in the repository yet");
       return;
     }
     // Applied here rather than in beforeAll: a CRD the server rejects (its message says

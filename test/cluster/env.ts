@@ -33,3 +33,15 @@ export async function createNamespace(kc: KubeConfig, prefix: string): Promise<s
     .createNamespace({ body: { metadata: { name, labels: { "socklens.io/test": "true" } } } });
   return name;
 }
+
+/**
+ * Skips the running test and says why on stderr, so a skip is never silent in CI logs
+ * (vitest's default reporter does not print skip notes).
+ */
+export function skipBecause(
+  ctx: { skip: (note?: string) => never; task: { name: string } },
+  reason: string,
+): never {
+  process.stderr.write(`[cluster] SKIPPED "${ctx.task.name}": ${reason}\n`);
+  return ctx.skip(reason);
+}

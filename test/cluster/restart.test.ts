@@ -7,7 +7,7 @@
 import { CoreV1Api, type KubeConfig, makeInformer, type V1ConfigMap } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlane } from "./controlplane.js";
-import { clusterContext, uniqueName } from "./env.js";
+import { clusterContext, skipBecause, uniqueName } from "./env.js";
 import { waitFor } from "./process.js";
 
 let cp: ControlPlane | undefined;
@@ -24,8 +24,8 @@ afterAll(async () => {
 describe("API server restart", () => {
   it("an informer reconnects and sees the changes made while its API server was down", async (ctx) => {
     if (!cp) {
-      ctx.skip(
-        true,
+      skipBecause(
+        ctx,
         "SOCKLENS_USE_EXISTING_CLUSTER=1: this test restarts the API server, which it cannot do there",
       );
       return;

@@ -24,9 +24,11 @@ export function toStructural(node: unknown): unknown {
     out[k] = toStructural(v);
   }
   if (out["x-kubernetes-int-or-string"] === true) {
-    // Structural schemas allow no typed anyOf branches here, and untyped ones would let any
-    // string through a numeric minimum: the branches' checks live in the CEL rule given in
-    // the schema's metadata instead.
+    // Structural schemas allow no typed anyOf branches here. Each branch's checks apply to
+    // one type only (minimum to numbers, pattern to strings), so they fold into the node.
+    for (const branch of (out.anyOf as JsonSchema[] | undefined) ?? []) {
+      for (const [k, v] of Object.entries(branch)) if (k !== "type") out[k] = v;
+    }
     delete out.anyOf;
   }
   // A strict object (zod .strict()) gives additionalProperties: false next to properties,

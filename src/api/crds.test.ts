@@ -71,9 +71,28 @@ describe("CRD objects", () => {
 
   it("carries CEL rules where they give a better error than a webhook", () => {
     const text = renderCrdFiles()["socklens.io_networkbaselines.yaml"] as string;
-    expect(text).toContain("isCIDR(self)");
+    // CIDRs are checked by pattern, not isCIDR(): see CIDR_PATTERN on why.
+    expect(text).toContain("pattern: ^((((25[0-5]");
     expect(text).toContain("self.endPort >= self.port");
     expect(text).toContain("a peer is exactly one of");
+  });
+});
+
+/** CEL cost is estimated from these bounds: an unbounded list makes any rule under it too costly. */
+function unboundedArrays(node: Node, path: string, out: string[]): void {
+  if (node.type === "array" && node.maxItems === undefined) out.push(path);
+  for (const [k, v] of Object.entries((node.properties as Record<string, Node>) ?? {}))
+    unboundedArrays(v, `${path}.${k}`, out);
+  if (node.items) unboundedArrays(node.items as Node, `${path}[]`, out);
+}
+
+describe("bounds for the CEL cost budget", () => {
+  it.each(Object.entries(renderCrdFiles()))("%s bounds every list", (_file, text) => {
+    const crd = parse(text) as Node;
+    const [version] = (crd.spec as Node).versions as Node[];
+    const out: string[] = [];
+    unboundedArrays((version?.schema as Node).openAPIV3Schema as Node, "", out);
+    expect(out).toEqual([]);
   });
 });
 

@@ -19,7 +19,12 @@ describe("validateBaselines", () => {
     [
       "a bad CIDR",
       `${head}  egress:\n    - to:\n        - ipBlock: {cidr: 10.0.0.0/33}\n`,
-      'f.yaml:10:27: spec.egress[0].to[0].ipBlock.cidr: "10.0.0.0/33" is not a CIDR: prefix length must be 0-32',
+      'f.yaml:10:27: spec.egress[0].to[0].ipBlock.cidr: got "10.0.0.0/33"; must be a CIDR such as 10.0.0.0/8 or fd00::/8',
+    ],
+    [
+      "an IPv6 CIDR the pattern lets through",
+      `${head}  egress:\n    - to:\n        - ipBlock: {cidr: "fd00::1::2/64"}\n`,
+      'spec.egress[0].to[0].ipBlock.cidr: "fd00::1::2/64" is not a CIDR',
     ],
     [
       "an except outside its cidr",
@@ -39,7 +44,7 @@ describe("validateBaselines", () => {
     [
       "a listener address that is not an IP",
       `${head}  listeners:\n    - {port: 80, address: localhost}\n`,
-      'spec.listeners[0].address: got "localhost"; expected an IP address',
+      'spec.listeners[0].address: got "localhost"; must be an IP address',
     ],
     [
       "a misspelled TCP state",

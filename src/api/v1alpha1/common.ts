@@ -11,12 +11,13 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 
 export const LabelSelectorRequirement = z
   .object({
-    key: z.string().min(1).describe("The label key that the selector applies to."),
+    key: z.string().min(1).max(317).describe("The label key that the selector applies to."),
     operator: z
       .enum(["In", "NotIn", "Exists", "DoesNotExist"])
       .describe("In, NotIn, Exists or DoesNotExist."),
     values: z
-      .array(z.string())
+      .array(z.string().max(63))
+      .max(64)
       .optional()
       .describe("Values for In and NotIn; must be empty for Exists and DoesNotExist."),
   })
@@ -31,9 +32,14 @@ export const LabelSelectorRequirement = z
 
 export const LabelSelector = z
   .object({
-    matchLabels: z.record(z.string(), z.string()).optional().describe("Labels that must all match."),
+    matchLabels: z
+      .record(z.string().max(317), z.string().max(63))
+      .meta({ maxProperties: 64 })
+      .optional()
+      .describe("Labels that must all match."),
     matchExpressions: z
       .array(LabelSelectorRequirement)
+      .max(32)
       .optional()
       .describe("Label requirements that must all hold."),
   })
@@ -41,17 +47,16 @@ export const LabelSelector = z
 
 /** A port number or an IANA_SVC_NAME (a container port name), like NetworkPolicyPort.port. */
 export const PortValue = z
-  .union([z.number().int().min(1).max(65535), z.string().regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/)])
-  .meta({
-    "x-kubernetes-int-or-string": true,
-    "x-kubernetes-validations": [
-      {
-        rule: "type(self) == int ? (self >= 1 && self <= 65535) : self.matches('^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$')",
-        message:
-          "must be a port number 1-65535 or a port name (lowercase letters, digits and '-', at most 15 characters)",
-      },
-    ],
-  })
+  .union([
+    z.number().int().min(1).max(65535),
+    z
+      .string()
+      .max(15)
+      .regex(/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/),
+  ])
+  // The CRD builder folds both branches' checks (minimum/maximum for numbers, pattern and
+  // maxLength for names) into the int-or-string node: OpenAPI applies each only to its type.
+  .meta({ "x-kubernetes-int-or-string": true })
   .describe("A port number (1-65535) or a named container port.");
 
 export const Protocol = z.enum(["TCP", "UDP"]).describe("TCP (default) or UDP.");
@@ -77,21 +82,23 @@ export const PortRange = z
     ],
   });
 
-const cidrRule = {
-  rule: "isCIDR(self)",
-  message: "must be a CIDR such as 10.0.0.0/8 or fd00::/8",
-};
+// A pattern rather than CEL's isCIDR(): CEL rules are charged per invocation, and a CIDR
+// nested in egress[].to[].ipBlock.except[] exceeds the CRD's cost budget. The pattern is
+// strict for IPv4 and checks IPv6 syntax loosely; the semantic validator checks both fully.
+export const CIDR_PATTERN =
+  /^((((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\/(3[0-2]|[12]?[0-9]))|([0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F.]{0,15}\/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$/;
 
 export const Cidr = z
   .string()
   .min(1)
-  .meta({ "x-kubernetes-validations": [cidrRule] })
+  .max(64)
+  .regex(CIDR_PATTERN, "must be a CIDR such as 10.0.0.0/8 or fd00::/8")
   .describe("An IPv4 or IPv6 CIDR, e.g. 10.0.0.0/8.");
 
 export const IPBlock = z
   .object({
     cidr: Cidr,
-    except: z.array(Cidr).optional().describe("CIDRs inside cidr that are not part of the block."),
+    except: z.array(Cidr).max(16).optional().describe("CIDRs inside cidr that are not part of the block."),
   })
   .describe("A CIDR block, like NetworkPolicy's ipBlock.");
 
@@ -99,6 +106,7 @@ export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$/;
 
 export const Duration = z
   .string()
+  .max(32)
   .regex(DURATION_PATTERN)
   .describe('A duration such as "30s", "10m", "24h" or "7d".');
 

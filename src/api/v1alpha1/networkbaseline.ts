@@ -33,7 +33,7 @@ export const Peer = z
     namespaceSelector: LabelSelector.optional().describe("Namespaces with these labels."),
     ipBlock: IPBlock.optional(),
     service: z
-      .object({ name: z.string().min(1), namespace: z.string().min(1).optional() })
+      .object({ name: z.string().min(1).max(63), namespace: z.string().min(1).max(63).optional() })
       .optional()
       .describe("A Service (its ClusterIP and endpoints); namespace defaults to the baseline's."),
     entity: Entity.optional(),
@@ -41,7 +41,7 @@ export const Peer = z
   .meta({
     "x-kubernetes-validations": [
       {
-        rule: "[has(self.podSelector) || has(self.namespaceSelector), has(self.ipBlock), has(self.service), has(self.entity)].filter(x, x).size() == 1",
+        rule: "(has(self.podSelector) || has(self.namespaceSelector) ? 1 : 0) + (has(self.ipBlock) ? 1 : 0) + (has(self.service) ? 1 : 0) + (has(self.entity) ? 1 : 0) == 1",
         message: "a peer is exactly one of: podSelector/namespaceSelector, ipBlock, service, entity",
       },
     ],
@@ -50,16 +50,21 @@ export const Peer = z
 
 export const EgressRule = z
   .object({
-    to: z.array(Peer).optional().describe("Allowed destinations; absent or empty allows any."),
-    ports: z.array(PortRange).optional().describe("Allowed destination ports; absent or empty allows any."),
+    to: z.array(Peer).max(32).optional().describe("Allowed destinations; absent or empty allows any."),
+    ports: z
+      .array(PortRange)
+      .max(16)
+      .optional()
+      .describe("Allowed destination ports; absent or empty allows any."),
   })
   .describe("Outbound connections this workload may make.");
 
 export const IngressRule = z
   .object({
-    from: z.array(Peer).optional().describe("Allowed clients; absent or empty allows any."),
+    from: z.array(Peer).max(32).optional().describe("Allowed clients; absent or empty allows any."),
     ports: z
       .array(PortRange)
+      .max(16)
       .optional()
       .describe("Our ports they may connect to; absent or empty allows any."),
   })
@@ -73,19 +78,22 @@ export const Listener = z
     address: z
       .string()
       .min(1)
+      .max(45)
+      .regex(/^[0-9a-fA-F:.]+$/, "must be an IP address such as 127.0.0.1, 0.0.0.0 or ::")
       .optional()
       .describe('Expected bind address, e.g. "127.0.0.1" or "0.0.0.0"; absent allows any.'),
-    process: z.string().min(1).optional().describe("Expected process name (comm); absent allows any."),
+    process: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("Expected process name (comm); absent allows any."),
   })
   .meta({
     "x-kubernetes-validations": [
       {
         rule: "!has(self.endPort) || (type(self.port) == int && self.endPort >= self.port)",
         message: "endPort needs a numeric port and must be >= port",
-      },
-      {
-        rule: "!has(self.address) || isIP(self.address)",
-        message: "address must be an IP address such as 127.0.0.1, 0.0.0.0 or ::",
       },
     ],
   })
@@ -140,12 +148,17 @@ export const BaselineException = z
     rule: RuleId.describe("The rule whose findings this accepts."),
     address: z
       .string()
+      .max(64)
       .optional()
       .describe("Peer or bind address (or CIDR) the exception covers; absent: any."),
     port: z.number().int().min(0).max(65535).optional().describe("Port the exception covers; absent: any."),
-    process: z.string().optional().describe("Process name the exception covers; absent: any."),
-    reason: z.string().min(1).describe("Why this finding is accepted (shown in output)."),
-    expires: z.string().optional().describe("RFC 3339 time after which the exception no longer applies."),
+    process: z.string().max(64).optional().describe("Process name the exception covers; absent: any."),
+    reason: z.string().min(1).max(1024).describe("Why this finding is accepted (shown in output)."),
+    expires: z
+      .string()
+      .max(64)
+      .optional()
+      .describe("RFC 3339 time after which the exception no longer applies."),
   })
   .meta({
     "x-kubernetes-validations": [
@@ -166,14 +179,17 @@ export const NetworkBaselineSpec = z
       .describe("Learn records what is seen; Alert raises violations."),
     listeners: z
       .array(Listener)
+      .max(64)
       .optional()
       .describe("What may listen; absent: not checked; empty: nothing may."),
     egress: z
       .array(EgressRule)
+      .max(16)
       .optional()
       .describe("Whom the pods may call; absent: not checked; empty: nobody."),
     ingress: z
       .array(IngressRule)
+      .max(16)
       .optional()
       .describe("Who may call the pods; absent: not checked; empty: nobody."),
     thresholds: Thresholds.optional(),
@@ -186,7 +202,7 @@ export const NetworkBaselineSpec = z
           .describe("Copy status.learned into spec and switch to Alert when learning ends."),
       })
       .optional(),
-    exceptions: z.array(BaselineException).optional(),
+    exceptions: z.array(BaselineException).max(64).optional(),
   })
   .describe("What is normal for the selected pods.");
 
@@ -201,7 +217,7 @@ export const LearnedPeer = z.object({
 export const NetworkBaselineStatus = z
   .object({
     observedGeneration: z.number().int().optional(),
-    conditions: z.array(Condition).optional(),
+    conditions: z.array(Condition).max(16).optional(),
     matchedPods: z.number().int().min(0).optional(),
     violations: z
       .object({
@@ -212,9 +228,9 @@ export const NetworkBaselineStatus = z
       .optional(),
     learned: z
       .object({
-        listeners: z.array(Listener).optional(),
-        egress: z.array(LearnedPeer).optional(),
-        ingress: z.array(LearnedPeer).optional(),
+        listeners: z.array(Listener).max(64).optional(),
+        egress: z.array(LearnedPeer).max(256).optional(),
+        ingress: z.array(LearnedPeer).max(256).optional(),
       })
       .optional(),
   })

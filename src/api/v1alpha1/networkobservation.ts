@@ -30,7 +30,7 @@ export const NetworkObservationSpec = z.object({
   windowStart: z.string(),
   windowEnd: z.string(),
   pods: z.array(z.string()).max(MAX_PEERS).describe("Pods (name) observed on this node."),
-  listeners: z.array(Listener).max(MAX_PEERS),
+  listeners: z.array(Listener).max(64),
   egress: z.array(ObservedPeer).max(MAX_PEERS),
   ingress: z.array(ObservedPeer).max(MAX_PEERS),
   truncated: z.boolean().optional().describe("True when a list hit its bound and entries were dropped."),

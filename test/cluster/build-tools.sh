@@ -19,7 +19,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${SOCKLENS_TOOLS_CACHE:-${HOME}/.cache/socklens-test-tools}"
 gosrc="${here}/go"
 
-# shellcheck source=tools.env
+# shellcheck source-path=SCRIPTDIR source=tools.env
 source "${here}/tools.env"
 
 log() { printf '[build-tools %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -37,10 +37,21 @@ fi
 go_bin="$(command -v go || true)"
 [[ -z "${go_bin}" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
 [[ -n "${go_bin}" ]] || die "no Go toolchain found (PATH or /usr/local/go/bin/go); Go >= 1.26 is needed to build the test tools"
-export PATH="$(dirname "${go_bin}"):${PATH}"
+PATH="$(dirname "${go_bin}"):${PATH}"
+export PATH
 go_version="$(go env GOVERSION)"
 if [[ ! "${go_version}" =~ ^go1\.([0-9]+) ]] || ((BASH_REMATCH[1] < 26)); then
   die "Go ${go_version} is too old: kube-apiserver ${KUBE_VERSION} and the other tools need go1.26 or newer"
+fi
+
+# The harness makes its certificates with the openssl CLI (test/cluster/pki.ts).
+if ! command -v openssl >/dev/null; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "openssl missing: apt-get install openssl"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    die "openssl is missing; the cluster tests need it to make certificates (apt-get install openssl)"
+  fi
 fi
 
 mkdir -p "${cache}"

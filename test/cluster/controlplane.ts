@@ -57,6 +57,21 @@ export class ControlPlane {
     // Resolve both binaries first: a failed tool build must fail loudly, before any work.
     requireTool("etcd");
     requireTool("kube-apiserver");
+    // Free ports are picked by binding :0 and closing again, so another process can take
+    // one before etcd or the API server binds it. Rare, but not worth a red CI run.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ControlPlane.startOnce(opts);
+      } catch (err) {
+        if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+        process.stderr.write(
+          `[controlplane] a port was taken meanwhile; retrying (attempt ${attempt + 1})\n`,
+        );
+      }
+    }
+  }
+
+  private static async startOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {
     const dir = await mkdtemp(join(tmpdir(), "socklens-cp-"));
     let cp: ControlPlane | undefined;
     try {

@@ -162,15 +162,41 @@ build_helm() { go build -ldflags "${helm_ldflags}" -o "$1/helm" helm.sh/helm/v3/
 # --- OpenTelemetry Collector ----------------------------------------------------------
 # go/otelcol/collector is what the pinned builder (ocb) generated from go/otelcol/manifest.yaml
 # (go/otelcol/regenerate.sh says why it is committed rather than generated here).
-build_otelcol() { go build -ldflags "-s -w" -o "$1/otelcol" .; }
+# The stamp covers the manifest too, so editing it triggers this check and a rebuild.
+# Before compiling, the builder regenerates the sources from the manifest into a scratch
+# dir and they must match the committed ones: manifest.yaml stays the one source of truth.
+build_otelcol() {
+  local out="$1" gen
+  gen="$(mktemp -d)"
+  if ! go -C .. build -ldflags "-s -w" -o "${gen}/ocb" go.opentelemetry.io/collector/cmd/builder ||
+    ! sed "s|^  output_path: .*|  output_path: ${gen}/src|" ../manifest.yaml >"${gen}/manifest.yaml" ||
+    ! "${gen}/ocb" --config="${gen}/manifest.yaml" --skip-get-modules --skip-compilation >"${gen}/ocb.log" 2>&1; then
+    cat "${gen}/ocb.log" >&2 2>/dev/null || true
+    rm -rf "${gen}"
+    return 1
+  fi
+  local f drift=0
+  for f in "${gen}"/src/*.go; do
+    cmp -s "${f}" "$(basename "${f}")" || { log "otelcol: $(basename "${f}") differs from what ocb generates"; drift=1; }
+  done
+  while read -r mod ver; do
+    grep -Eq "^\s${mod} ${ver}\$" go.mod || { log "otelcol: go.mod does not require ${mod} ${ver}"; drift=1; }
+  done < <(sed -n 's/^  - gomod: \(.*\) \(v[0-9.]*\)$/\1 \2/p' ../manifest.yaml)
+  rm -rf "${gen}"
+  if ((drift)); then
+    log "otelcol: test/cluster/go/otelcol/collector is stale; run test/cluster/go/otelcol/regenerate.sh and commit"
+    return 1
+  fi
+  go build -ldflags "-s -w" -o "${out}/otelcol" .
+}
 
 total_start=${SECONDS}
 ensure kube-apiserver "${KUBE_VERSION}" "${gosrc}/kube-apiserver" \
   "$(stamp_of "${gosrc}/kube-apiserver" "${kube_ldflags}")" build_kube_apiserver
 ensure etcd "${ETCD_VERSION}" "${gosrc}/etcd" "$(stamp_of "${gosrc}/etcd" "${etcd_ldflags}")" build_etcd
 ensure helm "${HELM_VERSION}" "${gosrc}/helm" "$(stamp_of "${gosrc}/helm" "${helm_ldflags}")" build_helm
-ensure otelcol "${OTELCOL_VERSION}" "${gosrc}/otelcol/collector" "$(stamp_of "${gosrc}/otelcol/collector" -s -w)" \
-  build_otelcol
+ensure otelcol "${OTELCOL_VERSION}" "${gosrc}/otelcol/collector" \
+  "$(stamp_of "${gosrc}/otelcol/collector" -s -w "$(sha256sum <"${gosrc}/otelcol/manifest.yaml")")" build_otelcol
 # kubectl is not needed by the tests, but humans poking at the control plane want one.
 # SOCKLENS_BUILD_KUBECTL=1 builds it even when the machine has one.
 if [[ "${SOCKLENS_BUILD_KUBECTL:-}" == 1 ]] || ! command -v kubectl >/dev/null; then

@@ -30,6 +30,17 @@ export interface ExtraApiServer {
   stop(): Promise<void>;
 }
 
+/** Start failed; `dir` (data, certificates, logs) is kept for a look. */
+export class ControlPlaneStartError extends Error {
+  override readonly name = "ControlPlaneStartError";
+  constructor(
+    readonly dir: string,
+    cause: unknown,
+  ) {
+    super(`control plane failed to start (files kept in ${dir}): ${(cause as Error).message}`, { cause });
+  }
+}
+
 interface AdminCredentials {
   ca: Buffer;
   cert: Buffer;
@@ -64,6 +75,7 @@ export class ControlPlane {
         return await ControlPlane.startOnce(opts);
       } catch (err) {
         if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+        if (err instanceof ControlPlaneStartError) await rm(err.dir, { recursive: true, force: true });
         process.stderr.write(
           `[controlplane] a port was taken meanwhile; retrying (attempt ${attempt + 1})\n`,
         );
@@ -85,9 +97,7 @@ export class ControlPlane {
     } catch (err) {
       // Keep the dir for post-mortem; the error already carries the log tails.
       if (cp) await cp.stopProcesses();
-      throw new Error(`control plane failed to start (files kept in ${dir}): ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new ControlPlaneStartError(dir, err);
     }
   }
 

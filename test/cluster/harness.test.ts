@@ -5,7 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { ControlPlane } from "./controlplane.js";
+import { ControlPlane, ControlPlaneStartError } from "./controlplane.js";
 import { buildScript, requireTool } from "./tools.js";
 
 const savedCache = process.env.SOCKLENS_TOOLS_CACHE;
@@ -38,8 +38,10 @@ describe("test harness", () => {
     expect(err.message).toContain("kube-apiserver exited while waiting for kube-apiserver /readyz");
     expect(err.message).toContain("unknown flag: --no-such-flag");
     expect(err.message).toMatch(/--- tail of .*etcd\.log ---/);
-    const dir = /files kept in (\S+)\)/.exec(err.message)?.[1];
-    expect(dir && existsSync(join(dir, "kube-apiserver.log"))).toBe(true);
-    if (dir) await rm(dir, { recursive: true, force: true });
+    expect(err).toBeInstanceOf(ControlPlaneStartError);
+    const { dir } = err as ControlPlaneStartError;
+    expect(err.message).toContain(`files kept in ${dir}`);
+    expect(existsSync(join(dir, "kube-apiserver.log"))).toBe(true);
+    await rm(dir, { recursive: true, force: true });
   });
 });

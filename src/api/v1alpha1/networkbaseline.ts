@@ -4,6 +4,7 @@
  * crds/socklens.io_networkbaselines.yaml.
  */
 import { z } from "zod";
+import { TCP_STATES } from "../../core/states.js";
 import {
   API_VERSION,
   Condition,
@@ -99,19 +100,11 @@ export const Listener = z
   })
   .describe("A socket this workload may listen on.");
 
-export const TCP_STATE_NAMES = [
-  "ESTABLISHED",
-  "SYN_SENT",
-  "SYN_RECV",
-  "FIN_WAIT1",
-  "FIN_WAIT2",
-  "TIME_WAIT",
-  "CLOSE",
-  "CLOSE_WAIT",
-  "LAST_ACK",
-  "LISTEN",
-  "CLOSING",
-] as const;
+/** The TCP states a threshold may name: the kernel's, without NEW_SYN_RECV (a request, not a socket). */
+export const TCP_STATE_NAMES = TCP_STATES.slice(1, 12) as readonly Exclude<
+  (typeof TCP_STATES)[number],
+  "UNKNOWN" | "NEW_SYN_RECV"
+>[];
 
 export const Thresholds = z
   .object({

@@ -47,7 +47,7 @@ describe("CRD objects", () => {
     expect(spec.scope).toBe("Namespaced");
     const [version] = spec.versions as Node[];
     expect(version).toMatchObject({ name: "v1alpha1", served: true, storage: true });
-    const schema = (version?.schema as Node).openAPIV3Schema as Node;
+    const schema = ((version as Node).schema as Node).openAPIV3Schema as Node;
     const problems: string[] = [];
     structuralProblems(schema, "", problems);
     expect(problems).toEqual([]);
@@ -65,7 +65,7 @@ describe("CRD objects", () => {
     const [version] = spec.versions as Node[];
     expect(version?.subresources).toEqual({ status: {} });
     expect(
-      (version?.additionalPrinterColumns as { name: string }[]).map((c) => c.name.toUpperCase()),
+      ((version as Node).additionalPrinterColumns as { name: string }[]).map((c) => c.name.toUpperCase()),
     ).toEqual(["MODE", "PODS", "VIOLATIONS", "LAST-VIOLATION", "READY", "AGE"]);
   });
 
@@ -91,7 +91,7 @@ describe("bounds for the CEL cost budget", () => {
     const crd = parse(text) as Node;
     const [version] = (crd.spec as Node).versions as Node[];
     const out: string[] = [];
-    unboundedArrays((version?.schema as Node).openAPIV3Schema as Node, "", out);
+    unboundedArrays(((version as Node).schema as Node).openAPIV3Schema as Node, "", out);
     expect(out).toEqual([]);
   });
 });

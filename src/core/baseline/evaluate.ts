@@ -10,7 +10,7 @@
  * the pod and is not a peer.
  */
 import type { Listener, PortRange } from "../../api/v1alpha1/networkbaseline.js";
-import { isUnspecified, parseIp } from "../address.js";
+import { formatAddress, isUnspecified, parseIp } from "../address.js";
 import { cidrContains } from "../cidr.js";
 import { directionOf, ListenerIndex } from "../direction.js";
 import type { Socket } from "../socket.js";
@@ -184,16 +184,16 @@ function listenerFit(
     l.address === undefined ||
     l.address === s.localAddress ||
     (isUnspecified(l.address) && isUnspecified(s.localAddress)) ||
-    // An address written as ::ffff:a.b.c.d means a.b.c.d, as the collector folds it.
+    // "::ffff:10.0.0.1" or "fd00:0::1" in a baseline mean what the collector prints.
     formatOrSelf(l.address) === s.localAddress;
   const process = l.process === undefined || l.process === s.process;
   return { port, address, process };
 }
 
+/** A baseline's address in the collector's canonical form (mapped IPv4 folded, IPv6 compressed). */
 function formatOrSelf(a: string): string {
   const bytes = parseIp(a);
-  if (!bytes || bytes.length !== 16 || !a.toLowerCase().startsWith("::ffff:")) return a;
-  return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  return bytes ? formatAddress(bytes) : a;
 }
 
 export function evaluate(

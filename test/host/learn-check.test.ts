@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Finding } from "../../src/core/baseline/types.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "./sandbox.js";
 
-const unavailable = hostTestsUnavailable();
+const unavailable = hostTestsUnavailable("learn-check.test.ts");
 
 describe.skipIf(unavailable !== null)("learn, then check", () => {
   const box = new Sandbox();

@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Socket } from "../../src/core/socket.js";
 import { hostTestsUnavailable, runCli, Sandbox, type Workload, type WorkloadSocket } from "./sandbox.js";
 
-const unavailable = hostTestsUnavailable();
-if (unavailable) console.warn(`host tests skipped: ${unavailable}`);
+const unavailable = hostTestsUnavailable("netns-scan.test.ts");
 
 const POD_UID = "7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c";
 const CONTAINER_ID = "c0ffee".padEnd(64, "5");
@@ -174,7 +173,12 @@ describe.skipIf(unavailable !== null)("socklens scan on real network namespaces"
   });
 
   it("attributes a pod through the cgroup v2 hierarchy (cgroupfs driver layout)", (ctx) => {
-    if (!podV2) return ctx.skip("no cgroup2 hierarchy on this machine");
+    if (!podV2) {
+      console.warn(
+        "SKIPPED cgroup v2 case: no cgroup2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified",
+      );
+      return ctx.skip("no cgroup2 hierarchy on this machine");
+    }
     const mine = sockets.filter((s) => s.pid === podV2?.pid && inet(s));
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ protocol: "udp", family: "inet6", localAddress: "::1", localPort: 6000 });

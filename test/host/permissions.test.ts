@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hostTestsUnavailable, REPO } from "./sandbox.js";
 
-const unavailable =
-  hostTestsUnavailable() ??
-  (spawnSync("setpriv", ["--version"]).status === 0 ? null : "setpriv (util-linux) is not installed");
+const noSetpriv =
+  spawnSync("setpriv", ["--version"]).status === 0 ? null : "setpriv (util-linux) is not installed";
+if (noSetpriv) console.warn(`SKIPPED permissions.test.ts: ${noSetpriv}`);
+const unavailable = hostTestsUnavailable("permissions.test.ts") ?? noSetpriv;
 
 describe.skipIf(unavailable !== null)("scan as an unprivileged user", () => {
   it("prints one permission hint on stderr, exits 0 and lists its own namespace's sockets", () => {

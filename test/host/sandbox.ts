@@ -46,8 +46,7 @@ export function netnsInode(pid: number | "self"): number {
   return Number(m[1]);
 }
 
-/** Is this machine able to run the host tests? Returns the reason if not. */
-export function hostTestsUnavailable(): string | null {
+function unavailableReason(): string | null {
   if (process.getuid?.() !== 0) return "the host tests need root (network namespaces and cgroups)";
   try {
     execFileSync("ip", ["-V"], { stdio: "ignore" });
@@ -55,6 +54,16 @@ export function hostTestsUnavailable(): string | null {
     return "iproute2 (`ip`) is not installed";
   }
   return null;
+}
+
+/**
+ * Is this machine able to run the host tests? Returns the reason if not, after printing it:
+ * a skipped suite must say why (vitest's summary only counts skips).
+ */
+export function hostTestsUnavailable(file = "host tests"): string | null {
+  const reason = unavailableReason();
+  if (reason) console.warn(`SKIPPED ${file}: ${reason}`);
+  return reason;
 }
 
 export class Sandbox {

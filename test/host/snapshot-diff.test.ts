@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Snapshot } from "../../src/core/snapshot.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "./sandbox.js";
 
-const unavailable = hostTestsUnavailable();
+const unavailable = hostTestsUnavailable("snapshot-diff.test.ts");
 
 describe.skipIf(unavailable !== null)("snapshot and diff", () => {
   const box = new Sandbox();

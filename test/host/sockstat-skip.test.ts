@@ -8,7 +8,7 @@ import type { Socket } from "../../src/core/socket.js";
 import { collectSockets } from "../../src/procfs/collect.js";
 import { hostTestsUnavailable, runCli, Sandbox, type Workload } from "./sandbox.js";
 
-const unavailable = hostTestsUnavailable();
+const unavailable = hostTestsUnavailable("sockstat-skip.test.ts");
 
 describe.skipIf(unavailable !== null)("skipping empty tables by sockstat", () => {
   const box = new Sandbox();

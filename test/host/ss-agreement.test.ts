@@ -10,7 +10,7 @@ import { formatAddress, parseIp } from "../../src/core/address.js";
 import type { Socket } from "../../src/core/socket.js";
 import { hostTestsUnavailable, netnsInode, runCli, Sandbox } from "./sandbox.js";
 
-const unavailable = hostTestsUnavailable();
+const unavailable = hostTestsUnavailable("ss-agreement.test.ts");
 
 interface SsSocket {
   key: string;

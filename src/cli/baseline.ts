@@ -1,6 +1,6 @@
 /** `socklens validate`, `socklens check` and `socklens learn`: baselines on a single host. */
 import { readFileSync, writeFileSync } from "node:fs";
-import { hostname, networkInterfaces } from "node:os";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { Document } from "yaml";
 import { parseDuration } from "../api/v1alpha1/common.js";
@@ -14,11 +14,13 @@ import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, SEVERITY_ORDER } from "../core/baseline/evaluate.js";
 import { Learner } from "../core/baseline/learn.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
-import type { EvaluationResult } from "../core/baseline/types.js";
+import type { EvaluationResult, PodInfo } from "../core/baseline/types.js";
+import { type ClusterIndex, workloadOf } from "../core/cluster.js";
 import { maskAddress, maskSocket } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { collectSockets } from "../procfs/collect.js";
 import { resolveProcPaths } from "../procfs/paths.js";
+import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cluster.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -38,7 +40,9 @@ check     evaluates each baseline in FILE against this host's sockets in the sco
 learn     observes the scope every --interval for --duration and writes a NetworkBaseline
           that allows exactly what was seen (default output: stdout).
 
-${SCOPE_HELP}`;
+${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowledge)
+
+${CLUSTER_HELP}`;
 
 function readBaselineFiles(files: string[]): {
   baselines: ValidatedBaseline[];
@@ -72,11 +76,42 @@ export async function validateCommand(args: string[], io: CliIO): Promise<number
   return EXIT_OK;
 }
 
-function localAddresses(): string[] {
-  return Object.values(networkInterfaces())
-    .flat()
-    .map((i) => i?.address)
-    .filter((a): a is string => typeof a === "string");
+// Labels a controller adds per pod or per revision: selecting on them would match one pod only.
+const PER_POD_LABELS = [
+  "pod-template-hash",
+  "controller-revision-hash",
+  "statefulset.kubernetes.io/pod-name",
+  "pod-template-generation",
+];
+
+function selectorLabels(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !PER_POD_LABELS.includes(k)));
+}
+
+/** `--pod NS/NAME`: a pod known to the cluster, as a scope. */
+function podTarget(
+  pod: string | undefined,
+  cluster: ClusterIndex | undefined,
+):
+  | { uid: string; info: PodInfo; description: string; labels: Record<string, string>; workload?: string }
+  | undefined {
+  if (pod === undefined) return undefined;
+  const m = /^([a-z0-9-.]+)\/([a-z0-9-.]+)$/.exec(pod);
+  if (!m) throw new UsageError(`--pod: "${pod}" is not NAMESPACE/NAME`);
+  if (!cluster)
+    throw new UsageError(
+      "--pod needs cluster knowledge: add --kubeconfig FILE or --cluster (or use --pod-uid)",
+    );
+  const p = cluster.podByName(m[1] as string, m[2] as string);
+  if (!p) throw new InputError(`--pod: no pod ${pod} in the cluster`);
+  const workload = workloadOf(p, cluster.snapshot.owners);
+  return {
+    uid: p.uid,
+    info: cluster.podInfo(p),
+    description: `pod ${pod}`,
+    labels: p.labels,
+    ...(workload ? { workload: workload.name } : {}),
+  };
 }
 
 export async function checkCommand(
@@ -88,6 +123,8 @@ export async function checkCommand(
     args,
     options: {
       ...SCOPE_OPTIONS,
+      ...CLUSTER_OPTIONS,
+      pod: { type: "string" },
       baseline: { type: "string", multiple: true, short: "f" },
       output: { type: "string", short: "o" },
       mask: { type: "string", multiple: true },
@@ -99,31 +136,32 @@ export async function checkCommand(
   const format = parseOutput(values.output, ["table", "json", "ndjson"]);
   const masks = parseMasks(values.mask, io.env);
   const paths = resolveProcPaths({}, io.env);
-  const scope = parseScope(values, io.env, paths);
   const { baselines, problems } = readBaselineFiles(values.baseline);
   for (const p of problems) io.err(`${formatProblem(p)}\n`);
   if (problems.length) return EXIT_USAGE;
   if (baselines.length === 0)
     throw new InputError(`no NetworkBaseline documents in ${values.baseline.join(", ")}`);
+  const cluster = await loadCluster(values, io);
+  const target = podTarget(values.pod, cluster);
+  const scope = parseScope(target ? { ...values, "pod-uid": target.uid } : values, io.env, paths);
+  const description = target?.description ?? scope.description;
 
   const scan = await collectSockets({ paths, ...(scope.filter.netns ? { netns: scope.filter.netns } : {}) });
   reportDiagnostics(scan.diagnostics, io, values.debug ?? false);
   const sockets = scope.select(scan.sockets);
-  const resolver = offlineResolver(localAddresses());
+  cluster?.enrich(sockets);
+  const resolver = cluster ?? offlineResolver(localAddresses());
+  const observation = { scope: description, sockets, ...(target ? { pod: target.info } : {}) };
   const results = baselines.map((v) => {
     const compiled = compileBaseline(v.baseline);
-    return {
-      id: compiled.id,
-      file: v.file,
-      ...evaluate(compiled, { scope: scope.description, sockets }, resolver, now()),
-    };
+    return { id: compiled.id, file: v.file, ...evaluate(compiled, observation, resolver, now()) };
   });
   const masked = results.map((r) => maskResult(r, masks));
   const total = masked.reduce((n, r) => n + r.findings.length, 0);
   const suppressed = masked.reduce((n, r) => n + r.suppressed.length, 0);
   if (format === "json") {
     io.out(
-      `${JSON.stringify({ scope: scope.description, sockets: sockets.length, results: masked, findings: total, suppressed }, null, 2)}\n`,
+      `${JSON.stringify({ scope: description, sockets: sockets.length, results: masked, findings: total, suppressed }, null, 2)}\n`,
     );
   } else if (format === "ndjson") {
     for (const r of masked) {
@@ -145,7 +183,7 @@ export async function checkCommand(
         );
     }
     io.out(
-      `${baselines.length} baseline(s), scope ${scope.description}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions\n`,
+      `${baselines.length} baseline(s), scope ${description}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions\n`,
     );
   }
   return total > 0 ? EXIT_FINDINGS : EXIT_OK;
@@ -187,11 +225,13 @@ export async function learnCommand(
     args,
     options: {
       ...SCOPE_OPTIONS,
+      ...CLUSTER_OPTIONS,
+      pod: { type: "string" },
       duration: { type: "string", default: "10m" },
       interval: { type: "string", default: "5s" },
       output: { type: "string", short: "o", default: "-" },
-      name: { type: "string", default: "learned" },
-      namespace: { type: "string", default: "default" },
+      name: { type: "string" },
+      namespace: { type: "string" },
       debug: { type: "boolean" },
     },
     strict: true,
@@ -203,7 +243,10 @@ export async function learnCommand(
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 5s`);
   const paths = resolveProcPaths({}, io.env);
-  const scope = parseScope(values, io.env, paths);
+  const cluster = await loadCluster(values, io);
+  const target = podTarget(values.pod, cluster);
+  const scope = parseScope(target ? { ...values, "pod-uid": target.uid } : values, io.env, paths);
+  const description = target?.description ?? scope.description;
   const learner = new Learner();
   const started = clock.now();
   const deadline = started.getTime() + duration;
@@ -218,12 +261,22 @@ export async function learnCommand(
     await clock.sleep(interval);
   }
   const ended = clock.now();
-  const doc = new Document(learner.baseline({ name: values.name, namespace: values.namespace }));
+  // With a pod, the baseline is named after its workload and selects it by its labels.
+  const podSelector = target ? selectorLabels(target.labels) : undefined;
+  const doc = new Document(
+    learner.baseline({
+      name: values.name ?? target?.workload ?? target?.info.name ?? "learned",
+      namespace: values.namespace ?? target?.info.namespace ?? "default",
+      ...(podSelector ? { podSelector } : {}),
+    }),
+  );
   doc.commentBefore = [
     ` Learned by socklens learn on ${hostname()}`,
     ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${values.interval})`,
-    ` scope: ${scope.description}`,
-    " It allows exactly what was seen: review it, set spec.podSelector, then commit.",
+    ` scope: ${description}`,
+    target
+      ? " It allows exactly what was seen: review it, then commit."
+      : " It allows exactly what was seen: review it, set spec.podSelector, then commit.",
   ].join("\n");
   const text = doc.toString({ lineWidth: 0 });
   if (values.output === "-") io.out(text);

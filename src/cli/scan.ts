@@ -6,6 +6,7 @@ import { renderSocketTable, renderSummary, summarize } from "../core/render.js";
 import type { Socket } from "../core/socket.js";
 import { collectSockets } from "../procfs/collect.js";
 import { resolveProcPaths } from "../procfs/paths.js";
+import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster } from "./cluster.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -30,7 +31,8 @@ Output:
       --summary          socket counts by state per namespace and container
       --mask CIDR[,…]    mask addresses in these ranges in every output (also SOCKLENS_MASK)
       --debug            show malformed /proc lines and processes that exited mid-scan
-`;
+
+${CLUSTER_HELP}`;
 
 export async function scanCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
@@ -41,6 +43,7 @@ export async function scanCommand(args: string[], io: CliIO): Promise<number> {
       summary: { type: "boolean" },
       mask: { type: "string", multiple: true },
       debug: { type: "boolean" },
+      ...CLUSTER_OPTIONS,
     },
     strict: true,
     allowPositionals: false,
@@ -52,8 +55,10 @@ export async function scanCommand(args: string[], io: CliIO): Promise<number> {
   if (filter.protocols) scanOptions.protocols = filter.protocols;
   // Direction and listeners need the whole namespace, but reading fewer namespaces is a pure win.
   if (filter.netns) scanOptions.netns = filter.netns;
+  const cluster = await loadCluster(values, io);
   const result = await collectSockets(scanOptions);
   reportDiagnostics(result.diagnostics, io, values.debug ?? false);
+  cluster?.enrich(result.sockets);
   const sockets: Socket[] = result.sockets
     .filter((s) => matchesFilter(s, filter))
     .map((s) => maskSocket(s, masks));

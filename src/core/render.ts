@@ -31,6 +31,14 @@ function containerCell(s: Socket): string {
   return parts.length ? parts.join(" ") : "-";
 }
 
+function peerCell(s: Socket): string {
+  const r = s.remote;
+  if (!r) return "-";
+  if (r.kind === "external") return "external";
+  if (r.kind === "node") return `node/${r.name}`;
+  return `${r.kind}/${r.namespace}/${r.name}`;
+}
+
 function netnsCell(s: Socket): string {
   return s.netnsName ? `${s.netns}(${s.netnsName})` : String(s.netns);
 }
@@ -46,6 +54,9 @@ export function renderSocketTable(sockets: Socket[], options: { wide?: boolean }
   const headers = ["Proto", "Local Address", "Foreign Address", "State", "PID/Program"];
   if (showNetns) headers.push("Netns");
   if (showContainer) headers.push("Container/Pod");
+  // Only with cluster knowledge: who the remote side is.
+  const showPeer = sockets.some((s) => s.remote);
+  if (showPeer) headers.push("Peer");
   if (options.wide) headers.push("User", "Inode", "Recv-Q", "Send-Q", "Command");
   const rows = sockets.map((s) => {
     const proto = s.family === "inet6" ? `${s.protocol}6` : s.protocol;
@@ -58,6 +69,7 @@ export function renderSocketTable(sockets: Socket[], options: { wide?: boolean }
     ];
     if (showNetns) row.push(netnsCell(s));
     if (showContainer) row.push(containerCell(s));
+    if (showPeer) row.push(peerCell(s));
     if (options.wide) {
       row.push(
         s.user ?? (s.uid === undefined ? "-" : String(s.uid)),

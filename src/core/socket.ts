@@ -17,10 +17,19 @@ export type ContainerRuntime = "containerd" | "cri-o" | "docker" | "podman" | "u
 
 export interface PodRef {
   uid: string;
-  /** Filled by the agent from the Kubernetes API; the CLI only knows the UID. */
+  /** Filled from the Kubernetes API (agent, or the CLI with --kubeconfig); otherwise only the UID. */
   name?: string;
   namespace?: string;
+  serviceAccount?: string;
+  /** The owning workload: Deployment (via its ReplicaSet), StatefulSet, DaemonSet, Job, CronJob… */
+  workload?: { kind: string; name: string };
 }
+
+/** Who the remote side is, when the cluster is known. */
+export type RemoteRef =
+  | { kind: "pod" | "service"; namespace: string; name: string }
+  | { kind: "node"; name: string }
+  | { kind: "external" };
 
 export interface ProcessRef {
   pid: number;
@@ -51,6 +60,8 @@ export interface Socket {
   processes?: ProcessRef[];
   container?: ContainerRef;
   pod?: PodRef;
+  /** The remote side's identity (with cluster knowledge only). */
+  remote?: RemoteRef;
   txQueue?: number;
   rxQueue?: number;
   /** Kernel timer: which one is pending and when it fires. */

@@ -1,0 +1,142 @@
+/**
+ * Fetch a ClusterSnapshot from the Kubernetes API: one list per kind. The CLI uses it once
+ * (`--kubeconfig`); the agent will keep the same data current with informers.
+ * A kind we may not list (RBAC) is left empty and reported, never fatal: the matcher then
+ * answers CannotEvaluateOffline for rules that needed it.
+ */
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  type V1OwnerReference,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import type { ClusterPod, ClusterSnapshot, OwnerRef } from "../core/cluster.js";
+
+export function loadKubeConfig(path: string | undefined, context?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  if (context) kc.setCurrentContext(context);
+  return kc;
+}
+
+function controller(refs: V1OwnerReference[] | undefined): OwnerRef | undefined {
+  const ref = refs?.find((r) => r.controller) ?? refs?.[0];
+  return ref ? { kind: ref.kind, name: ref.name } : undefined;
+}
+
+export function toClusterPod(p: V1Pod): ClusterPod | undefined {
+  const uid = p.metadata?.uid;
+  const name = p.metadata?.name;
+  const namespace = p.metadata?.namespace;
+  if (!uid || !name || !namespace) return undefined;
+  const ips = (p.status?.podIPs ?? []).map((x) => x.ip).filter((ip): ip is string => typeof ip === "string");
+  if (ips.length === 0 && p.status?.podIP) ips.push(p.status.podIP);
+  const pod: ClusterPod = {
+    uid,
+    namespace,
+    name,
+    labels: p.metadata?.labels ?? {},
+    ips,
+    hostNetwork: p.spec?.hostNetwork ?? false,
+    ports: (p.spec?.containers ?? []).flatMap((c) =>
+      (c.ports ?? [])
+        .filter((x) => x.name)
+        .map((x) => ({
+          name: x.name as string,
+          port: x.containerPort,
+          protocol: x.protocol === "UDP" ? ("UDP" as const) : ("TCP" as const),
+        })),
+    ),
+  };
+  if (p.spec?.nodeName) pod.nodeName = p.spec.nodeName;
+  if (p.spec?.serviceAccountName) pod.serviceAccount = p.spec.serviceAccountName;
+  const owner = controller(p.metadata?.ownerReferences);
+  if (owner) pod.owner = owner;
+  return pod;
+}
+
+export interface FetchResult {
+  snapshot: ClusterSnapshot;
+  /** Kinds that could not be listed, with the reason (RBAC, API not served). */
+  missing: string[];
+}
+
+export async function fetchClusterSnapshot(
+  kc: KubeConfig,
+  options: { nodeName?: string } = {},
+): Promise<FetchResult> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const batch = kc.makeApiClient(BatchV1Api);
+  const missing: string[] = [];
+  const attempt = async <T>(kind: string, f: () => Promise<T[]>): Promise<T[]> => {
+    try {
+      return await f();
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      // Only "not allowed" and "not served" are survivable: anything else (the server is
+      // down, a bad kubeconfig) must be said loudly by the caller.
+      if (code === 403 || code === 404) {
+        missing.push(`${kind} (HTTP ${code})`);
+        return [];
+      }
+      throw err;
+    }
+  };
+  const podSelector = options.nodeName ? { fieldSelector: `spec.nodeName=${options.nodeName}` } : {};
+  const [pods, services, namespaces, slices, nodes, replicaSets, jobs] = await Promise.all([
+    attempt("pods", async () => (await core.listPodForAllNamespaces(podSelector)).items),
+    attempt("services", async () => (await core.listServiceForAllNamespaces()).items),
+    attempt("namespaces", async () => (await core.listNamespace()).items),
+    attempt("endpointslices", async () => (await discovery.listEndpointSliceForAllNamespaces()).items),
+    attempt("nodes", async () => (await core.listNode()).items),
+    attempt("replicasets", async () => (await apps.listReplicaSetForAllNamespaces()).items),
+    attempt("jobs", async () => (await batch.listJobForAllNamespaces()).items),
+  ]);
+  const snapshot: ClusterSnapshot = {
+    pods: pods.map(toClusterPod).filter((p): p is ClusterPod => p !== undefined),
+    services: services.map((s) => ({
+      namespace: s.metadata?.namespace ?? "",
+      name: s.metadata?.name ?? "",
+      clusterIPs: (s.spec?.clusterIPs ?? (s.spec?.clusterIP ? [s.spec.clusterIP] : [])).filter(
+        (ip) => ip && ip !== "None",
+      ),
+    })),
+    namespaces: namespaces.map((n) => ({ name: n.metadata?.name ?? "", labels: n.metadata?.labels ?? {} })),
+    endpoints: slices.flatMap((e) => {
+      const service = e.metadata?.labels?.["kubernetes.io/service-name"];
+      if (!service) return [];
+      return [
+        {
+          namespace: e.metadata?.namespace ?? "",
+          service,
+          addresses: (e.endpoints ?? []).flatMap((x) => x.addresses),
+        },
+      ];
+    }),
+    nodes: nodes.map((n) => ({
+      name: n.metadata?.name ?? "",
+      addresses: (n.status?.addresses ?? [])
+        .filter((a) => a.type === "InternalIP" || a.type === "ExternalIP")
+        .map((a) => a.address),
+    })),
+    owners: [
+      ...replicaSets.flatMap((r) => ownerRow("ReplicaSet", r.metadata)),
+      ...jobs.flatMap((j) => ownerRow("Job", j.metadata)),
+    ],
+  };
+  return { snapshot, missing };
+}
+
+function ownerRow(
+  kind: string,
+  meta: { namespace?: string; name?: string; ownerReferences?: V1OwnerReference[] } | undefined,
+): ClusterSnapshot["owners"] {
+  const owner = controller(meta?.ownerReferences);
+  return owner && meta?.name ? [{ namespace: meta.namespace ?? "", kind, name: meta.name, owner }] : [];
+}

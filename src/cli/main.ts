@@ -1,4 +1,5 @@
 /** The socklens CLI: parse the subcommand, run it, map errors to exit codes. Wiring only. */
+import { AGENT_HELP, agentCommand } from "./agent.js";
 import { BASELINE_HELP, checkCommand, learnCommand, validateCommand } from "./baseline.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
 import { type CliIO, processIO } from "./io.js";
@@ -21,6 +22,7 @@ Commands:
   validate F…  check NetworkBaseline files against the schema
   check        evaluate NetworkBaselines against this host's sockets (exit 1 on findings)
   learn        observe a scope and write the NetworkBaseline that allows what it saw
+  agent        the node agent: scan, evaluate pods against baselines, report Events and OTel
   version      print the version
 
 Run 'socklens <command> --help' for a command's flags.
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   validate: { run: validateCommand, help: BASELINE_HELP },
   check: { run: checkCommand, help: BASELINE_HELP },
   learn: { run: learnCommand, help: BASELINE_HELP },
+  agent: { run: agentCommand, help: AGENT_HELP },
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -10,8 +10,14 @@ import {
   CoreV1Api,
   DiscoveryV1Api,
   KubeConfig,
+  type V1EndpointSlice,
+  type V1Job,
+  type V1Namespace,
+  type V1Node,
   type V1OwnerReference,
   type V1Pod,
+  type V1ReplicaSet,
+  type V1Service,
 } from "@kubernetes/client-node";
 import type { ClusterPod, ClusterSnapshot, OwnerRef } from "../core/cluster.js";
 
@@ -98,7 +104,31 @@ export async function fetchClusterSnapshot(
     attempt("replicasets", async () => (await apps.listReplicaSetForAllNamespaces()).items),
     attempt("jobs", async () => (await batch.listJobForAllNamespaces()).items),
   ]);
-  const snapshot: ClusterSnapshot = {
+  const snapshot = snapshotFromObjects({ pods, services, namespaces, slices, nodes, replicaSets, jobs });
+  return { snapshot, missing };
+}
+
+export interface ClusterObjects {
+  pods: V1Pod[];
+  services: V1Service[];
+  namespaces: V1Namespace[];
+  slices: V1EndpointSlice[];
+  nodes: V1Node[];
+  replicaSets: V1ReplicaSet[];
+  jobs: V1Job[];
+}
+
+/** The pure conversion from API objects, shared by the one-shot fetch and the agent's informers. */
+export function snapshotFromObjects({
+  pods,
+  services,
+  namespaces,
+  slices,
+  nodes,
+  replicaSets,
+  jobs,
+}: ClusterObjects): ClusterSnapshot {
+  return {
     pods: pods.map(toClusterPod).filter((p): p is ClusterPod => p !== undefined),
     services: services.map((s) => ({
       namespace: s.metadata?.namespace ?? "",
@@ -130,7 +160,6 @@ export async function fetchClusterSnapshot(
       ...jobs.flatMap((j) => ownerRow("Job", j.metadata)),
     ],
   };
-  return { snapshot, missing };
 }
 
 function ownerRow(

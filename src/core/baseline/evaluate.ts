@@ -411,3 +411,18 @@ function applyExceptions(b: CompiledBaseline, findings: Finding[], now: Date): E
 }
 
 export const SEVERITY_ORDER: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3 };
+
+/**
+ * What makes two findings "the same" across scans: rule, baseline, scope, and the stable
+ * parts of the peer or socket (never the counts in the message). Events aggregate and OTel
+ * logs deduplicate on it.
+ */
+export function findingKey(f: Finding): string {
+  const s = f.socket;
+  const where = f.peer
+    ? `${f.peer.direction}|${f.peer.address}|${f.peer.port}|${f.peer.protocol}`
+    : s
+      ? `${s.protocol}|${s.localAddress}|${s.localPort}|${s.process ?? ""}`
+      : (f.state ?? "");
+  return `${f.baseline}|${f.scope}|${f.rule}|${where}`;
+}

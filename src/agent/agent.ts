@@ -1,0 +1,146 @@
+/**
+ * The node agent's loop: scan this node's sockets, attribute them to pods, evaluate each pod
+ * against the baselines that select it, and report findings as Kubernetes Events and
+ * OpenTelemetry metrics and logs. One `cycle()` is one scan; `run()` repeats it.
+ */
+import { findingKey } from "../core/baseline/evaluate.js";
+import { evaluateNode } from "../core/baseline/node.js";
+import type { Finding } from "../core/baseline/types.js";
+import type { EventRecorder } from "../kube/events.js";
+import type { ClusterWatcher } from "../kube/watcher.js";
+import { collectSockets } from "../procfs/collect.js";
+import type { ProcPaths } from "../procfs/paths.js";
+import { UserNames } from "../procfs/users.js";
+import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
+import { BaselineCache } from "./baselines.js";
+
+export type AgentLog = (message: string, fields?: Record<string, unknown>) => void;
+
+export interface AgentDeps {
+  nodeName: string;
+  watcher: ClusterWatcher;
+  recorder?: EventRecorder;
+  telemetry?: Telemetry;
+  paths: ProcPaths;
+  log: AgentLog;
+  now?: () => Date;
+}
+
+export interface CycleReport {
+  skipped?: string;
+  sockets: number;
+  pods: number;
+  baselines: number;
+  findings: number;
+  newFindings: number;
+  suppressed: number;
+  durationMs: number;
+}
+
+export class Agent {
+  readonly #baselines: BaselineCache;
+  readonly #users: UserNames;
+  #active = new Set<string>();
+
+  constructor(private readonly d: AgentDeps) {
+    this.#baselines = new BaselineCache((m, f) => d.log(m, f));
+    this.#users = new UserNames(d.paths.passwd);
+  }
+
+  async cycle(): Promise<CycleReport> {
+    const started = performance.now();
+    const now = (this.d.now ?? (() => new Date()))();
+    const empty = { sockets: 0, pods: 0, baselines: 0, findings: 0, newFindings: 0, suppressed: 0 };
+    if (!this.d.watcher.synced) {
+      return {
+        ...empty,
+        skipped: "waiting for the first list of pods and baselines",
+        durationMs: performance.now() - started,
+      };
+    }
+    const baselines = this.#baselines.update(this.d.watcher.baselines());
+    const scan = await collectSockets({ paths: this.d.paths, users: this.#users });
+    const index = this.d.watcher.index();
+    index.enrich(scan.sockets);
+    const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName);
+
+    const active = new Set<string>();
+    let findings = 0;
+    let newFindings = 0;
+    let suppressed = 0;
+    const writes: Promise<void>[] = [];
+    for (const { pod, result } of node.evaluations) {
+      suppressed += result.suppressed.length;
+      for (const f of result.findings) {
+        const key = findingKey(f);
+        active.add(key);
+        findings++;
+        const isNew = !this.#active.has(key);
+        if (isNew) newFindings++;
+        this.d.telemetry?.finding(f, pod, isNew);
+        if (this.d.recorder) writes.push(this.d.recorder.record(eventFor(f, pod, key)));
+      }
+    }
+    await Promise.all(writes);
+    this.d.recorder?.retain(active);
+    this.#active = active;
+    this.d.telemetry?.setSocketCounts(socketCounts(node.socketsByPod));
+    return {
+      sockets: scan.sockets.length,
+      pods: node.socketsByPod.size,
+      baselines: baselines.length,
+      findings,
+      newFindings,
+      suppressed,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** Scan every `intervalMs` until the signal aborts. A failed cycle is logged, not fatal. */
+  async run(intervalMs: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const r = await this.cycle();
+        this.d.log(r.skipped ? "scan skipped" : "scan", { ...r, durationMs: Math.round(r.durationMs) });
+      } catch (err) {
+        this.d.log("scan failed", { error: (err as Error).message });
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, intervalMs);
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+function eventFor(f: Finding, pod: { namespace: string; name: string; uid: string }, key: string) {
+  return {
+    regarding: { apiVersion: "v1", kind: "Pod", namespace: pod.namespace, name: pod.name, uid: pod.uid },
+    type: f.severity === "info" ? ("Normal" as const) : ("Warning" as const),
+    reason: f.rule,
+    note: f.message,
+    key,
+  };
+}
+
+function socketCounts(
+  byPod: Map<
+    string,
+    {
+      pod: { namespace: string; name: string; owner?: { name: string } };
+      sockets: { protocol: string; state: string }[];
+    }
+  >,
+): PodSocketCounts[] {
+  return [...byPod.values()].map(({ pod, sockets }) => {
+    const counts = new Map<string, number>();
+    for (const s of sockets) {
+      const key = `${s.protocol}|${s.state}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return { namespace: pod.namespace, pod: pod.name, counts };
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * The agent's compiled baselines: NetworkBaseline objects from the watch, validated and
+ * compiled once per generation. An invalid one is skipped with a reason a human can act
+ * on (logged once per generation); marking it Ready=False is the operator's job.
+ */
+
+import { NetworkBaseline } from "../api/v1alpha1/networkbaseline.js";
+import { formatPath, semanticProblems } from "../api/validate.js";
+import { type CompiledBaseline, compileBaseline } from "../core/baseline/compile.js";
+
+export class BaselineCache {
+  readonly #compiled = new Map<string, { version: string; baseline?: CompiledBaseline; problem?: string }>();
+
+  constructor(private readonly log: (message: string, fields: Record<string, unknown>) => void) {}
+
+  update(objects: unknown[]): CompiledBaseline[] {
+    const out: CompiledBaseline[] = [];
+    const seen = new Set<string>();
+    for (const raw of objects) {
+      const meta =
+        (raw as { metadata?: { namespace?: string; name?: string; uid?: string; resourceVersion?: string } })
+          .metadata ?? {};
+      const id = `${meta.namespace}/${meta.name}`;
+      const version = meta.resourceVersion ?? "";
+      seen.add(id);
+      let entry = this.#compiled.get(id);
+      if (!entry || entry.version !== version) {
+        entry = { version, ...this.#compile(raw) };
+        this.#compiled.set(id, entry);
+        if (entry.problem)
+          this.log("skipping invalid NetworkBaseline", { baseline: id, problem: entry.problem });
+      }
+      if (entry.baseline) out.push(entry.baseline);
+    }
+    for (const id of this.#compiled.keys()) if (!seen.has(id)) this.#compiled.delete(id);
+    return out;
+  }
+
+  #compile(raw: unknown): { baseline?: CompiledBaseline; problem?: string } {
+    const parsed = NetworkBaseline.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { problem: `${formatPath(issue?.path ?? [])}: ${issue?.message ?? "invalid"}` };
+    }
+    const [semantic] = semanticProblems(parsed.data);
+    if (semantic) return { problem: `${formatPath(semantic.path)}: ${semantic.message}` };
+    return { baseline: compileBaseline(parsed.data) };
+  }
+}

@@ -1,0 +1,113 @@
+/** `socklens agent`: the node agent (a DaemonSet in a cluster). Wiring only. */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { parseDuration } from "../api/v1alpha1/common.js";
+import { resolveProcPaths } from "../procfs/paths.js";
+import { localAddresses } from "./cluster.js";
+import { EXIT_OK, InputError, UsageError } from "./errors.js";
+import type { CliIO } from "./io.js";
+import { VERSION } from "./version.js";
+
+export const AGENT_HELP = `Usage: socklens agent [--node NAME] [--interval 15s] [--kubeconfig FILE] [--otlp-endpoint URL] [--once]
+
+Runs the node agent: every --interval it scans this node's sockets, attributes them to
+pods, evaluates them against the NetworkBaselines that select each pod, and reports
+findings as Kubernetes Events (aggregated, rate limited) and OpenTelemetry metrics and logs.
+
+  --node NAME            this node's name (default: $NODE_NAME, else the hostname)
+  --interval DURATION    time between scans (default 15s)
+  --kubeconfig FILE      default: in-cluster config, KUBECONFIG, ~/.kube/config
+  --otlp-endpoint URL    OTLP/HTTP base URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no OTel export)
+  --once                 wait for the cluster view, scan once, print the report, exit
+  --sync-timeout DUR     with --once: how long to wait for the first list (default 30s)
+
+Logs are JSON lines on stderr. The proc root comes from HOST_PROC (default /proc).
+`;
+
+export async function agentCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      node: { type: "string" },
+      interval: { type: "string", default: "15s" },
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+      "otlp-endpoint": { type: "string" },
+      once: { type: "boolean" },
+      "sync-timeout": { type: "string", default: "30s" },
+    },
+    strict: true,
+  });
+  const interval = parseDuration(values.interval);
+  if (!interval)
+    throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 15s`);
+  const syncTimeout = parseDuration(values["sync-timeout"]);
+  if (syncTimeout === null)
+    throw new UsageError(`--sync-timeout: "${values["sync-timeout"]}" is not a duration`);
+  const nodeName = values.node ?? io.env.NODE_NAME ?? hostname();
+  const endpoint = values["otlp-endpoint"] ?? io.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const log = (message: string, fields: Record<string, unknown> = {}) =>
+    io.err(
+      `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message, node: nodeName, ...fields })}\n`,
+    );
+
+  const { loadKubeConfig } = await import("../kube/cluster.js");
+  const { ClusterWatcher } = await import("../kube/watcher.js");
+  const { EventRecorder } = await import("../kube/events.js");
+  const { Agent } = await import("../agent/agent.js");
+  let kc: ReturnType<typeof loadKubeConfig>;
+  try {
+    kc = loadKubeConfig(values.kubeconfig, values.context);
+  } catch (err) {
+    throw new InputError(
+      `--kubeconfig: cannot load ${values.kubeconfig ?? "the default kubeconfig"}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const watcher = new ClusterWatcher(kc, localAddresses(), {
+    onError: (kind, message) => log("watch failed, retrying", { kind, error: message }),
+  });
+  const telemetry = endpoint
+    ? new (await import("../telemetry/otel.js")).Telemetry({ endpoint, nodeName, version: VERSION })
+    : undefined;
+  const recorder = new EventRecorder(kc, {
+    controller: "socklens.io/agent",
+    instance: `socklens-agent-${nodeName}`,
+  });
+  const agent = new Agent({
+    nodeName,
+    watcher,
+    recorder,
+    ...(telemetry ? { telemetry } : {}),
+    paths: resolveProcPaths({}, io.env),
+    log,
+  });
+  log("agent started", {
+    version: VERSION,
+    interval: values.interval,
+    otlp: endpoint ?? "off",
+    server: kc.getCurrentCluster()?.server,
+  });
+
+  try {
+    if (values.once) {
+      const deadline = Date.now() + syncTimeout;
+      while (!watcher.synced && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (!watcher.synced)
+        throw new InputError(
+          `no cluster view after ${values["sync-timeout"]}: ${JSON.stringify(watcher.status().filter((s) => !s.synced))}`,
+        );
+      const report = await agent.cycle();
+      io.out(`${JSON.stringify({ ...report, events: recorder.stats })}\n`);
+      return EXIT_OK;
+    }
+    const controller = new AbortController();
+    for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort());
+    await agent.run(interval, controller.signal);
+    log("agent stopping");
+    return EXIT_OK;
+  } finally {
+    await watcher.stop();
+    await telemetry?.shutdown();
+  }
+}

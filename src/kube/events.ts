@@ -1,0 +1,139 @@
+/**
+ * Kubernetes Events for findings, the way client-go's recorder makes them bearable: a
+ * finding seen again becomes a series count on the existing Event instead of a new one,
+ * and each object gets a token bucket (burst 25, one token per 5 minutes, as client-go's
+ * spam filter) so a misbehaving pod cannot flood etcd. Uses events.k8s.io/v1.
+ */
+import { EventsV1Api, type KubeConfig, V1MicroTime } from "@kubernetes/client-node";
+
+export interface Regarding {
+  kind: string;
+  apiVersion: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+}
+
+export interface EventRequest {
+  regarding: Regarding;
+  type: "Normal" | "Warning";
+  reason: string;
+  note: string;
+  /** Findings with the same key update one Event's series. */
+  key: string;
+}
+
+export interface RecorderOptions {
+  controller: string;
+  instance: string;
+  burst?: number;
+  refillMs?: number;
+  /** How often a series count is written back (every repeat would be an API call per scan). */
+  seriesUpdateMs?: number;
+  now?: () => Date;
+}
+
+interface Series {
+  name: string;
+  namespace: string;
+  count: number;
+  lastWritten: number;
+}
+
+export interface RecorderStats {
+  created: number;
+  seriesUpdates: number;
+  dropped: number;
+  failed: number;
+  lastError?: string;
+}
+
+export class EventRecorder {
+  readonly stats: RecorderStats = { created: 0, seriesUpdates: 0, dropped: 0, failed: 0 };
+  readonly #api: EventsV1Api;
+  readonly #series = new Map<string, Series>();
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #o: Required<RecorderOptions>;
+  #seq = 0;
+
+  constructor(kc: KubeConfig, options: RecorderOptions) {
+    this.#api = kc.makeApiClient(EventsV1Api);
+    this.#o = { burst: 25, refillMs: 300_000, seriesUpdateMs: 60_000, now: () => new Date(), ...options };
+  }
+
+  #take(object: string): boolean {
+    const now = this.#o.now().getTime();
+    const b = this.#buckets.get(object) ?? { tokens: this.#o.burst, at: now };
+    b.tokens = Math.min(this.#o.burst, b.tokens + (now - b.at) / this.#o.refillMs);
+    b.at = now;
+    this.#buckets.set(object, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** Record one occurrence. Never throws: API failures are counted and retried next time. */
+  async record(e: EventRequest): Promise<void> {
+    const now = this.#o.now();
+    const series = this.#series.get(e.key);
+    try {
+      if (series) {
+        series.count++;
+        if (now.getTime() - series.lastWritten < this.#o.seriesUpdateMs) return;
+        await this.#api.patchNamespacedEvent({
+          name: series.name,
+          namespace: series.namespace,
+          body: [
+            {
+              op: "add",
+              path: "/series",
+              value: { count: series.count, lastObservedTime: new V1MicroTime(now.getTime()) },
+            },
+          ],
+        });
+        series.lastWritten = now.getTime();
+        this.stats.seriesUpdates++;
+        return;
+      }
+      if (!this.#take(`${e.regarding.namespace}/${e.regarding.kind}/${e.regarding.name}`)) {
+        this.stats.dropped++;
+        return;
+      }
+      const created = await this.#api.createNamespacedEvent({
+        namespace: e.regarding.namespace,
+        body: {
+          // client-go's naming: <object>.<hex time>; generateName cannot end in "." (RFC 1123).
+          metadata: {
+            name: `${e.regarding.name}.${(now.getTime() * 1000 + (this.#seq++ % 1000)).toString(16)}`,
+          },
+          eventTime: new V1MicroTime(now.getTime()),
+          reportingController: this.#o.controller,
+          reportingInstance: this.#o.instance,
+          action: "Scan",
+          reason: e.reason,
+          type: e.type,
+          note: e.note.slice(0, 1024),
+          regarding: e.regarding,
+        },
+      });
+      this.#series.set(e.key, {
+        name: created.metadata?.name as string,
+        namespace: e.regarding.namespace,
+        count: 1,
+        lastWritten: now.getTime(),
+      });
+      this.stats.created++;
+    } catch (err) {
+      // The API server may be down: the finding is still there next scan, and recorded then.
+      if (series) series.count--;
+      this.stats.failed++;
+      const e = err as { code?: number; body?: unknown; message?: string };
+      this.stats.lastError = `${e.code ? `HTTP ${e.code}: ` : ""}${typeof e.body === "string" ? e.body.slice(0, 300) : (e.message ?? String(err))}`;
+    }
+  }
+
+  /** Forget findings no longer seen, so a recurrence starts a new Event. */
+  retain(activeKeys: ReadonlySet<string>): void {
+    for (const key of this.#series.keys()) if (!activeKeys.has(key)) this.#series.delete(key);
+  }
+}

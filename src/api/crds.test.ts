@@ -4,16 +4,25 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { renderCrdFiles } from "./crds.js";
+import { renderChartCrdTemplates, renderCrdFiles } from "./crds.js";
 import { NetworkBaseline } from "./v1alpha1/networkbaseline.js";
 import { validateBaselines } from "./validate.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-describe("crds/ is generated from the zod schemas", () => {
-  it.each(Object.entries(renderCrdFiles()))("%s is up to date (run `npm run gen` if not)", (file, text) => {
-    expect(readFileSync(join(root, "crds", file), "utf8")).toBe(text);
-  });
+describe("crds/ and the chart's CRD templates are generated from the zod schemas", () => {
+  it.each(Object.entries(renderCrdFiles()))(
+    "crds/%s is up to date (run `npm run gen` if not)",
+    (file, text) => {
+      expect(readFileSync(join(root, "crds", file), "utf8")).toBe(text);
+    },
+  );
+  it.each(Object.entries(renderChartCrdTemplates()))(
+    "charts/socklens/templates/crds/%s is up to date",
+    (file, text) => {
+      expect(readFileSync(join(root, "charts", "socklens", "templates", "crds", file), "utf8")).toBe(text);
+    },
+  );
 });
 
 type Node = Record<string, unknown>;

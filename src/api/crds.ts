@@ -45,3 +45,32 @@ export function renderCrdFiles(): Record<string, string> {
     Object.entries(CRDS).map(([file, crd]) => [file, HEADER + stringify(crd, { lineWidth: 0 })]),
   );
 }
+
+/**
+ * The chart's copy of the CRDs: templates (so `helm upgrade` updates them, which Helm's
+ * crds/ folder never does), behind `crds.install`, kept on uninstall unless `crds.keep` is false.
+ */
+export function renderChartCrdTemplates(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(CRDS).map(([file, crd]) => {
+      const { spec, metadata, ...head } = crd as { spec: unknown; metadata: { name: string } };
+      const text = [
+        "{{- if .Values.crds.install }}",
+        HEADER.trimEnd(),
+        stringify(head, { lineWidth: 0 }).trimEnd(),
+        "metadata:",
+        `  name: ${metadata.name}`,
+        "  labels:",
+        '    {{- include "socklens.labels" . | nindent 4 }}',
+        "  {{- if .Values.crds.keep }}",
+        "  annotations:",
+        "    helm.sh/resource-policy: keep",
+        "  {{- end }}",
+        stringify({ spec }, { lineWidth: 0 }).trimEnd(),
+        "{{- end }}",
+        "",
+      ].join("\n");
+      return [file, text];
+    }),
+  );
+}

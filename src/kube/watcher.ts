@@ -69,10 +69,11 @@ function watch<T extends KubernetesObject>(
       () => undefined, // reported through the "error" handler
     );
   informer.on("error", (err?: unknown) => {
+    // stop() aborts the open watch, which reports as an error: that one is ours.
+    if (stopped) return;
     const message = (err as Error | undefined)?.message ?? String(err);
     w.lastError = message;
     o.onError(name, message);
-    if (stopped) return;
     timer = setTimeout(() => {
       if (!stopped) void start();
     }, backoff);

@@ -7,6 +7,8 @@ import { defineConfig } from "vitest/config";
 //  - cluster: a real kube-apiserver + etcd, helm and an OTel collector started by
 //             test/cluster/global-setup.ts (built by test/cluster/build-tools.sh).
 const clusterSetup = "test/cluster/global-setup.ts";
+//  - e2e:     the same kind of checks against k3s in a container (testcontainers); skips,
+//             saying why, where no container engine runs.
 
 export default defineConfig({
   test: {
@@ -35,6 +37,16 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.test.ts"],
+          globalSetup: ["e2e/global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
         },
       },
     ],

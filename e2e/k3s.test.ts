@@ -40,15 +40,13 @@ describe.skipIf(e2e.skip !== undefined)("socklens on k3s", () => {
       await new Promise((r) => setTimeout(r, 500));
     }
     const sample = parse(readFileSync(`${root}/config/samples/networkbaseline-node-host.yaml`, "utf8"));
-    const created = (await kc
-      .makeApiClient(CustomObjectsApi)
-      .createNamespacedCustomObject({
-        group: "socklens.io",
-        version: "v1alpha1",
-        plural: "networkbaselines",
-        namespace: "default",
-        body: sample,
-      })) as { spec: unknown };
+    const created = (await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      group: "socklens.io",
+      version: "v1alpha1",
+      plural: "networkbaselines",
+      namespace: "default",
+      body: sample,
+    })) as { spec: unknown };
     expect(created.spec).toMatchObject(sample.spec);
   });
 

@@ -5,8 +5,10 @@
  */
 import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
+import { buildObservation } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
 import type { EventRecorder } from "../kube/events.js";
+import type { ObservationWriter } from "../kube/observations.js";
 import type { ClusterWatcher } from "../kube/watcher.js";
 import { collectSockets } from "../procfs/collect.js";
 import type { ProcPaths } from "../procfs/paths.js";
@@ -20,6 +22,9 @@ export interface AgentDeps {
   nodeName: string;
   watcher: ClusterWatcher;
   recorder?: EventRecorder;
+  observations?: ObservationWriter;
+  /** How often NetworkObservations are written (default 30 s; every scan when 0). */
+  observationIntervalMs?: number;
   telemetry?: Telemetry;
   paths: ProcPaths;
   log: AgentLog;
@@ -41,6 +46,7 @@ export class Agent {
   readonly #baselines: BaselineCache;
   readonly #users: UserNames;
   #active = new Set<string>();
+  #windowStart: Date | undefined;
 
   constructor(private readonly d: AgentDeps) {
     this.#baselines = new BaselineCache((m, f) => d.log(m, f));
@@ -80,6 +86,31 @@ export class Agent {
         this.d.telemetry?.finding(f, pod, isNew);
         if (this.d.recorder) writes.push(this.d.recorder.record(eventFor(f, pod, key)));
       }
+    }
+    const interval = this.d.observationIntervalMs ?? 30_000;
+    this.#windowStart ??= now;
+    if (this.d.observations && now.getTime() - this.#windowStart.getTime() >= interval) {
+      for (const b of baselines) {
+        const pods = node.matchedPods.get(b.id) ?? [];
+        if (pods.length === 0) continue;
+        const findingsOf = node.evaluations
+          .filter((e) => e.baseline.id === b.id)
+          .flatMap((e) => e.result.findings);
+        const podSockets = pods.map((pod) => ({
+          pod,
+          sockets: node.socketsByPod.get(pod.uid)?.sockets ?? [],
+        }));
+        const spec = buildObservation(
+          b.source.metadata.name ?? "",
+          this.d.nodeName,
+          podSockets,
+          findingsOf,
+          this.#windowStart,
+          now,
+        );
+        writes.push(this.d.observations.write(b.namespace, spec));
+      }
+      this.#windowStart = now;
     }
     await Promise.all(writes);
     this.d.recorder?.retain(active);

@@ -55,6 +55,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   const { ClusterWatcher } = await import("../kube/watcher.js");
   const { EventRecorder } = await import("../kube/events.js");
   const { Agent } = await import("../agent/agent.js");
+  const { ObservationWriter } = await import("../kube/observations.js");
   let kc: ReturnType<typeof loadKubeConfig>;
   try {
     kc = loadKubeConfig(values.kubeconfig, values.context);
@@ -74,10 +75,14 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     controller: "socklens.io/agent",
     instance: `socklens-agent-${nodeName}`,
   });
+  const observations = new ObservationWriter(kc);
   const agent = new Agent({
     nodeName,
     watcher,
     recorder,
+    observations,
+    // --once writes what it saw; the loop every 30 s.
+    ...(values.once ? { observationIntervalMs: 0 } : {}),
     ...(telemetry ? { telemetry } : {}),
     paths: resolveProcPaths({}, io.env),
     log,
@@ -98,7 +103,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
           `no cluster view after ${values["sync-timeout"]}: ${JSON.stringify(watcher.status().filter((s) => !s.synced))}`,
         );
       const report = await agent.cycle();
-      io.out(`${JSON.stringify({ ...report, events: recorder.stats })}\n`);
+      io.out(`${JSON.stringify({ ...report, events: recorder.stats, observations: observations.stats })}\n`);
       return EXIT_OK;
     }
     const controller = new AbortController();

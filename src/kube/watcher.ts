@@ -19,7 +19,7 @@ import {
 import { ClusterIndex } from "../core/cluster.js";
 import { type ClusterObjects, snapshotFromObjects } from "./cluster.js";
 
-interface Watched {
+export interface Watched {
   name: string;
   list(): readonly KubernetesObject[];
   stop(): Promise<void>;
@@ -34,7 +34,8 @@ export interface WatchOptions {
   onError?: (kind: string, message: string) => void;
 }
 
-function watch<T extends KubernetesObject>(
+/** An informer that restarts itself with a capped back-off; `synced` once it has listed. */
+export function resilientInformer<T extends KubernetesObject>(
   kc: KubeConfig,
   name: string,
   path: string,
@@ -83,6 +84,10 @@ function watch<T extends KubernetesObject>(
   return w;
 }
 
+export function watchDefaults(options: WatchOptions = {}): Required<WatchOptions> {
+  return { minBackoffMs: 1000, maxBackoffMs: 30_000, onError: () => {}, ...options };
+}
+
 export class ClusterWatcher {
   readonly #watched: Watched[];
   #dirty = true;
@@ -109,10 +114,17 @@ export class ClusterWatcher {
     };
     // Every pod, not only this node's: peers on other nodes are resolved by pod IP.
     this.#watched = [
-      watch(kc, "pods", "/api/v1/pods", () => core.listPodForAllNamespaces(), dirty, o),
-      watch(kc, "services", "/api/v1/services", () => core.listServiceForAllNamespaces(), dirty, o),
-      watch(kc, "namespaces", "/api/v1/namespaces", () => core.listNamespace(), dirty, o),
-      watch(
+      resilientInformer(kc, "pods", "/api/v1/pods", () => core.listPodForAllNamespaces(), dirty, o),
+      resilientInformer(
+        kc,
+        "services",
+        "/api/v1/services",
+        () => core.listServiceForAllNamespaces(),
+        dirty,
+        o,
+      ),
+      resilientInformer(kc, "namespaces", "/api/v1/namespaces", () => core.listNamespace(), dirty, o),
+      resilientInformer(
         kc,
         "endpointslices",
         "/apis/discovery.k8s.io/v1/endpointslices",
@@ -120,8 +132,8 @@ export class ClusterWatcher {
         dirty,
         o,
       ),
-      watch(kc, "nodes", "/api/v1/nodes", () => core.listNode(), dirty, o),
-      watch(
+      resilientInformer(kc, "nodes", "/api/v1/nodes", () => core.listNode(), dirty, o),
+      resilientInformer(
         kc,
         "replicasets",
         "/apis/apps/v1/replicasets",
@@ -129,8 +141,8 @@ export class ClusterWatcher {
         dirty,
         o,
       ),
-      watch(kc, "jobs", "/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces(), dirty, o),
-      watch(
+      resilientInformer(kc, "jobs", "/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces(), dirty, o),
+      resilientInformer(
         kc,
         "networkbaselines",
         "/apis/socklens.io/v1alpha1/networkbaselines",

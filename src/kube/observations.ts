@@ -1,0 +1,47 @@
+/**
+ * Writes NetworkObservations by server-side apply (field manager `socklens-agent`): create or
+ * update in one idempotent call, and no conflict with other writers of other fields.
+ */
+import { type KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import type { ObservationSpec } from "../core/baseline/observation.js";
+import { observationName } from "../core/baseline/observation.js";
+
+export class ObservationWriter {
+  readonly #api: KubernetesObjectApi;
+  readonly stats = { written: 0, failed: 0, lastError: undefined as string | undefined };
+
+  constructor(kc: KubeConfig) {
+    this.#api = KubernetesObjectApi.makeApiClient(kc);
+  }
+
+  /** Never throws: a failed write is counted and the next scan writes again. */
+  async write(namespace: string, spec: ObservationSpec): Promise<void> {
+    try {
+      await this.#api.patch(
+        {
+          apiVersion: "socklens.io/v1alpha1",
+          kind: "NetworkObservation",
+          metadata: {
+            name: observationName(spec.baseline, spec.nodeName),
+            namespace,
+            labels: {
+              "socklens.io/baseline": spec.baseline.slice(0, 63),
+              "socklens.io/node": spec.nodeName.slice(0, 63),
+            },
+          },
+          spec,
+        } as never,
+        undefined,
+        undefined,
+        "socklens-agent",
+        true,
+        PatchStrategy.ServerSideApply,
+      );
+      this.stats.written++;
+    } catch (err) {
+      const e = err as { code?: number; body?: unknown; message?: string };
+      this.stats.failed++;
+      this.stats.lastError = `${e.code ? `HTTP ${e.code}: ` : ""}${typeof e.body === "string" ? e.body.slice(0, 300) : (e.message ?? String(err))}`;
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The NetworkBaseline controller: level-triggered. Any change to a baseline, to an
+ * observation of it, or to a pod in its namespace queues the baseline's key; reconciling a
+ * key re-reads the current state from the caches, computes the status, and writes it
+ * through /status only when it differs. Observations older than `staleAfterMs` are from
+ * nodes that stopped reporting and are ignored.
+ */
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
+import { KeyQueue } from "./queue.js";
+import { type BaselineStatus, desiredStatus, type ObservationSummary, sameStatus } from "./status.js";
+
+const GROUP = { group: "socklens.io", version: "v1alpha1" } as const;
+
+interface Baseline extends KubernetesObject {
+  spec?: { podSelector?: unknown; mode?: string };
+  status?: Partial<BaselineStatus>;
+}
+interface Observation extends KubernetesObject {
+  spec?: { baseline?: string; nodeName?: string; windowEnd?: string; violations?: Record<string, number> };
+}
+
+export interface ControllerOptions extends WatchOptions {
+  staleAfterMs?: number;
+  now?: () => Date;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export class BaselineController {
+  readonly queue = new KeyQueue();
+  readonly stats = { reconciled: 0, written: 0, failed: 0 };
+  readonly #custom: CustomObjectsApi;
+  readonly #baselines: Watched;
+  readonly #observations: Watched;
+  readonly #pods: Watched;
+  readonly #o: ControllerOptions;
+
+  constructor(kc: KubeConfig, options: ControllerOptions = {}) {
+    this.#o = options;
+    const w = watchDefaults(options);
+    this.#custom = kc.makeApiClient(CustomObjectsApi);
+    const core = kc.makeApiClient(CoreV1Api);
+    const list = (plural: string) => () =>
+      this.#custom.listClusterCustomObject({ ...GROUP, plural }) as Promise<
+        KubernetesListObject<KubernetesObject>
+      >;
+    const enqueueAll = () => {
+      for (const b of this.#baselines?.list() ?? []) this.queue.add(keyOf(b));
+    };
+    this.#baselines = resilientInformer(
+      kc,
+      "networkbaselines",
+      "/apis/socklens.io/v1alpha1/networkbaselines",
+      list("networkbaselines"),
+      enqueueAll,
+      w,
+    );
+    this.#observations = resilientInformer(
+      kc,
+      "networkobservations",
+      "/apis/socklens.io/v1alpha1/networkobservations",
+      list("networkobservations"),
+      enqueueAll,
+      w,
+    );
+    this.#pods = resilientInformer(
+      kc,
+      "pods",
+      "/api/v1/pods",
+      () => core.listPodForAllNamespaces(),
+      enqueueAll,
+      w,
+    );
+  }
+
+  get synced(): boolean {
+    return this.#baselines.synced && this.#observations.synced && this.#pods.synced;
+  }
+
+  /** Reconcile one key. Returns what happened, for tests and logs. */
+  async reconcile(key: string): Promise<"gone" | "unchanged" | "written"> {
+    const [namespace, name] = key.split("/") as [string, string];
+    const b = this.#baselines
+      .list()
+      .find((x) => x.metadata?.namespace === namespace && x.metadata?.name === name) as Baseline | undefined;
+    if (!b) return "gone";
+    const now = (this.#o.now ?? (() => new Date()))();
+    const staleBefore = now.getTime() - (this.#o.staleAfterMs ?? 5 * 60_000);
+    const observations: ObservationSummary[] = (this.#observations.list() as Observation[])
+      .filter(
+        (o) =>
+          o.metadata?.namespace === namespace &&
+          o.spec?.baseline === name &&
+          Date.parse(o.spec?.windowEnd ?? "") >= staleBefore,
+      )
+      .map((o) => ({
+        nodeName: o.spec?.nodeName ?? "",
+        windowEnd: o.spec?.windowEnd ?? "",
+        violations: o.spec?.violations ?? {},
+      }));
+    const pods = (this.#pods.list() as V1Pod[])
+      .filter((p) => p.metadata?.namespace === namespace)
+      .map((p) => ({ labels: p.metadata?.labels ?? {} }));
+    const status = desiredStatus({
+      raw: b,
+      pods,
+      observations,
+      ...(b.status ? { previous: b.status } : {}),
+      now,
+    });
+    this.stats.reconciled++;
+    if (sameStatus(status, b.status)) return "unchanged";
+    await this.#custom.patchNamespacedCustomObjectStatus({
+      ...GROUP,
+      plural: "networkbaselines",
+      namespace,
+      name,
+      body: [{ op: "add", path: "/status", value: status }],
+    });
+    this.stats.written++;
+    return "written";
+  }
+
+  /** Work the queue until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const key = await this.queue.next(signal);
+      if (key === undefined) break;
+      try {
+        await this.reconcile(key);
+        this.queue.forget(key);
+      } catch (err) {
+        this.stats.failed++;
+        const delay = this.queue.retry(key);
+        this.#o.log?.("reconcile failed, retrying", { key, retryInMs: delay, error: (err as Error).message });
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.queue.shutdown();
+    await Promise.all([this.#baselines.stop(), this.#observations.stop(), this.#pods.stop()]);
+  }
+}
+
+function keyOf(o: KubernetesObject): string {
+  return `${o.metadata?.namespace}/${o.metadata?.name}`;
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { KeyQueue } from "./queue.js";
+
+describe("KeyQueue", () => {
+  it("dedupes keys and hands each out once", async () => {
+    const q = new KeyQueue();
+    const ac = new AbortController();
+    for (const k of ["a", "b", "a", "a"]) q.add(k);
+    expect(q.length).toBe(2);
+    const got = [await q.next(ac.signal), await q.next(ac.signal)];
+    expect(got.sort()).toEqual(["a", "b"]);
+    expect(q.length).toBe(0);
+  });
+
+  it("a key added while it is being worked on comes back after done()", async () => {
+    const q = new KeyQueue();
+    const ac = new AbortController();
+    q.add("a");
+    const k = await q.next(ac.signal);
+    q.add("a");
+    expect(q.length).toBe(0); // not handed to a second worker meanwhile
+    q.done(k as string);
+    expect(q.length).toBe(1);
+  });
+
+  it("backs off exponentially per key, capped, and forgets on success", () => {
+    const q = new KeyQueue(1000, 5000);
+    expect([q.retry("a"), q.retry("a"), q.retry("a"), q.retry("a"), q.retry("b")]).toEqual([
+      1000, 2000, 4000, 5000, 1000,
+    ]);
+    q.forget("a");
+    expect(q.retry("a")).toBe(1000);
+    q.shutdown();
+  });
+
+  it("next() returns undefined when aborted", async () => {
+    const q = new KeyQueue();
+    const ac = new AbortController();
+    const p = q.next(ac.signal);
+    ac.abort();
+    expect(await p).toBeUndefined();
+  });
+});

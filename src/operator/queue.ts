@@ -1,0 +1,73 @@
+/**
+ * A work queue of keys, as controller-runtime's: a key queued many times is reconciled once;
+ * a key is never reconciled by two workers at once; failures retry with a per-key
+ * exponential back-off (1 s → 60 s) that resets on success.
+ */
+export class KeyQueue {
+  readonly #pending = new Set<string>();
+  readonly #active = new Set<string>();
+  readonly #dirtyWhileActive = new Set<string>();
+  readonly #failures = new Map<string, number>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #wake: (() => void) | undefined;
+
+  constructor(
+    private readonly baseDelayMs = 1000,
+    private readonly maxDelayMs = 60_000,
+  ) {}
+
+  add(key: string): void {
+    if (this.#active.has(key)) this.#dirtyWhileActive.add(key);
+    else this.#pending.add(key);
+    this.#wake?.();
+  }
+
+  /** Requeue after a failure, later each time it fails again. */
+  retry(key: string): number {
+    const n = (this.#failures.get(key) ?? 0) + 1;
+    this.#failures.set(key, n);
+    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (n - 1));
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.add(key);
+    }, delay);
+    this.#timers.add(t);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  /** The next key to work on, or undefined when the signal aborts. */
+  async next(signal: AbortSignal): Promise<string | undefined> {
+    while (!signal.aborted) {
+      const [key] = this.#pending;
+      if (key !== undefined) {
+        this.#pending.delete(key);
+        this.#active.add(key);
+        return key;
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      this.#wake = undefined;
+    }
+    return undefined;
+  }
+
+  done(key: string): void {
+    this.#active.delete(key);
+    if (this.#dirtyWhileActive.delete(key)) this.add(key);
+  }
+
+  get length(): number {
+    return this.#pending.size;
+  }
+
+  shutdown(): void {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { desiredStatus, sameStatus } from "./status.js";
+
+const nbl = (spec: Record<string, unknown>, generation = 3) => ({
+  apiVersion: "socklens.io/v1alpha1",
+  kind: "NetworkBaseline",
+  metadata: { name: "web", namespace: "shop", generation },
+  spec: { podSelector: { matchLabels: { app: "web" } }, ...spec },
+});
+const T0 = new Date("2026-11-23T10:00:00Z");
+const T1 = new Date("2026-11-23T10:05:00Z");
+const pods = [{ labels: { app: "web" } }, { labels: { app: "web" } }, { labels: { app: "db" } }];
+
+describe("desiredStatus", () => {
+  it("Ready=True, Learning=False, Violating from the observations, matched pods counted", () => {
+    const s = desiredStatus({
+      raw: nbl({ mode: "Alert" }),
+      pods,
+      observations: [
+        { nodeName: "n1", windowEnd: "2026-11-23T09:59:30.000Z", violations: { UnexpectedEgress: 2 } },
+        {
+          nodeName: "n2",
+          windowEnd: "2026-11-23T09:59:40.000Z",
+          violations: { UnexpectedEgress: 1, UnexpectedListener: 1 },
+        },
+        { nodeName: "n3", windowEnd: "2026-11-23T09:59:50.000Z", violations: {} },
+      ],
+      now: T0,
+    });
+    expect(s).toMatchObject({
+      observedGeneration: 3,
+      matchedPods: 2,
+      violations: {
+        total: 4,
+        lastTime: "2026-11-23T09:59:40.000Z",
+        byRule: { UnexpectedEgress: 3, UnexpectedListener: 1 },
+      },
+    });
+    expect(s.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
+      ["Learning", "False", "AlertMode"],
+      ["Ready", "True", "Compiled"],
+      ["Violating", "True", "ViolationsReported"],
+    ]);
+    expect(s.conditions.find((c) => c.type === "Violating")?.message).toBe(
+      "4 active violation(s) on node(s) n1, n2",
+    );
+    expect(
+      s.conditions.every(
+        (c) => c.observedGeneration === 3 && c.lastTransitionTime === "2026-11-23T10:00:00Z",
+      ),
+    ).toBe(true);
+  });
+
+  it("Ready=False with the field and what is wrong, for a spec the CRD schema let through", () => {
+    const s = desiredStatus({
+      raw: nbl({ egress: [{ to: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["192.168.0.0/16"] } }] }] }),
+      pods,
+      observations: [],
+      now: T0,
+    });
+    const ready = s.conditions.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "InvalidSpec" });
+    expect(ready?.message).toBe(
+      "spec is invalid and is not evaluated: spec.egress[0].to[0].ipBlock.except[0]: 192.168.0.0/16 is not inside 10.0.0.0/8; except entries must be sub-ranges of cidr",
+    );
+    expect(s.matchedPods).toBe(0);
+    expect(s.conditions.find((c) => c.type === "Violating")).toMatchObject({
+      status: "Unknown",
+      reason: "NoObservations",
+    });
+  });
+
+  it("keeps lastTransitionTime while a condition holds, moves it when it flips, and keeps the last violation time", () => {
+    const first = desiredStatus({
+      raw: nbl({}),
+      pods,
+      observations: [
+        { nodeName: "n1", windowEnd: "2026-11-23T09:59:00.000Z", violations: { UnexpectedEgress: 1 } },
+      ],
+      now: T0,
+    });
+    const same = desiredStatus({
+      raw: nbl({}),
+      pods,
+      observations: [
+        { nodeName: "n1", windowEnd: "2026-11-23T09:59:00.000Z", violations: { UnexpectedEgress: 1 } },
+      ],
+      previous: first,
+      now: T1,
+    });
+    expect(sameStatus(same, first)).toBe(true);
+    const cleared = desiredStatus({
+      raw: nbl({}),
+      pods,
+      observations: [{ nodeName: "n1", windowEnd: "2026-11-23T10:04:00.000Z", violations: {} }],
+      previous: first,
+      now: T1,
+    });
+    expect(cleared.conditions.find((c) => c.type === "Violating")).toMatchObject({
+      status: "False",
+      lastTransitionTime: "2026-11-23T10:05:00Z",
+    });
+    expect(cleared.conditions.find((c) => c.type === "Ready")?.lastTransitionTime).toBe(
+      "2026-11-23T10:00:00Z",
+    );
+    expect(cleared.violations).toEqual({ total: 0, byRule: {}, lastTime: "2026-11-23T09:59:00.000Z" });
+  });
+
+  it("Learning=True in Learn mode", () => {
+    const s = desiredStatus({ raw: nbl({ mode: "Learn" }), pods, observations: [], now: T0 });
+    expect(s.conditions.find((c) => c.type === "Learning")).toMatchObject({
+      status: "True",
+      reason: "LearningMode",
+    });
+  });
+});

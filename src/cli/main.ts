@@ -4,6 +4,7 @@ import { BASELINE_HELP, checkCommand, learnCommand, validateCommand } from "./ba
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
 import { type CliIO, processIO } from "./io.js";
 import { NETVIEW_HELP, netViewCommand } from "./netviews.js";
+import { OPERATOR_HELP, operatorCommand } from "./operator.js";
 import { SCAN_HELP, scanCommand } from "./scan.js";
 import { diffCommand, SNAPSHOT_HELP, snapshotCommand } from "./snapshot.js";
 import { VERSION } from "./version.js";
@@ -23,6 +24,7 @@ Commands:
   check        evaluate NetworkBaselines against this host's sockets (exit 1 on findings)
   learn        observe a scope and write the NetworkBaseline that allows what it saw
   agent        the node agent: scan, evaluate pods against baselines, report Events and OTel
+  operator     the NetworkBaseline controller: validation, matched pods, violations in status
   version      print the version
 
 Run 'socklens <command> --help' for a command's flags.
@@ -42,6 +44,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   check: { run: checkCommand, help: BASELINE_HELP },
   learn: { run: learnCommand, help: BASELINE_HELP },
   agent: { run: agentCommand, help: AGENT_HELP },
+  operator: { run: operatorCommand, help: OPERATOR_HELP },
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

@@ -127,6 +127,21 @@ describe("charts/socklens", () => {
     });
     expect(c?.volumeMounts.every((m) => m.readOnly)).toBe(true);
     expect(c?.env).toContainEqual({ name: "OTEL_EXPORTER_OTLP_ENDPOINT", value: "http://otel:4318" });
+    const operator = docs.find((d) => d.kind === "Deployment") as unknown as {
+      spec: {
+        template: {
+          spec: {
+            securityContext: Record<string, unknown>;
+            containers: { securityContext: Record<string, unknown> }[];
+          };
+        };
+      };
+    };
+    expect(operator.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
+    expect(operator.spec.template.spec.containers[0]?.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    });
     const crds = docs.filter((d) => d.kind === "CustomResourceDefinition");
     expect(crds).toHaveLength(2);
     for (const crd of crds) expect(crd.metadata?.annotations?.["helm.sh/resource-policy"]).toBe("keep");
@@ -169,6 +184,8 @@ describe("charts/socklens", () => {
       ["list", "", "nodes"],
       ["list", "discovery.k8s.io", "endpointslices"],
       ["watch", "socklens.io", "networkbaselines"],
+      ["create", "socklens.io", "networkobservations"],
+      ["patch", "socklens.io", "networkobservations"],
       ["create", "events.k8s.io", "events"],
       ["patch", "events.k8s.io", "events"],
     ] as const) {
@@ -190,6 +207,38 @@ describe("charts/socklens", () => {
       .listSecretForAllNamespaces()
       .catch((e: unknown) => apiError(e));
     expect(denied).toMatchObject({ code: 403 });
+
+    // The operator's ServiceAccount: status of baselines and its Lease, nothing else.
+    const op = await serviceAccountKubeConfig(kc, NS, `${RELEASE}-socklens-operator`);
+    const opCan = async (
+      verb: string,
+      group: string,
+      resource: string,
+      subresource?: string,
+      namespace?: string,
+    ) => {
+      const r = await op.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+        body: {
+          spec: {
+            resourceAttributes: {
+              verb,
+              group,
+              resource,
+              ...(subresource ? { subresource } : {}),
+              ...(namespace ? { namespace } : {}),
+            },
+          },
+        },
+      });
+      return r.status?.allowed ?? false;
+    };
+    expect(await opCan("patch", "socklens.io", "networkbaselines", "status")).toBe(true);
+    expect(await opCan("watch", "socklens.io", "networkobservations")).toBe(true);
+    expect(await opCan("update", "coordination.k8s.io", "leases", undefined, NS)).toBe(true);
+    expect(await opCan("update", "coordination.k8s.io", "leases", undefined, "default")).toBe(false);
+    expect(await opCan("update", "socklens.io", "networkbaselines")).toBe(false);
+    expect(await opCan("get", "", "secrets")).toBe(false);
+    expect(await opCan("create", "events.k8s.io", "events")).toBe(false);
 
     // A new CRD answers 429 until its storage is ready; the agent would retry, but this test
     // asserts that no watch ever fails, so start it once the resource is listable.

@@ -1,0 +1,88 @@
+/** `socklens operator`: the NetworkBaseline controller (a Deployment in a cluster). Wiring only. */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { EXIT_OK, InputError } from "./errors.js";
+import type { CliIO } from "./io.js";
+import { VERSION } from "./version.js";
+
+export const OPERATOR_HELP = `Usage: socklens operator [--kubeconfig FILE] [--leader-elect=false] [--lease-namespace NS]
+
+Reconciles NetworkBaselines: validates each one (Ready=False with the field and the problem
+when invalid), counts the pods it selects, and aggregates the NetworkObservations agents
+write into status.violations and the Violating condition, written through /status.
+With several replicas, one leads through a coordination.k8s.io Lease.
+
+  --kubeconfig FILE          default: in-cluster config, KUBECONFIG, ~/.kube/config
+  --leader-elect             take the Lease before reconciling (default true)
+  --lease-namespace NS       where the Lease lives (default: $POD_NAMESPACE, else socklens-system)
+  --identity NAME            this replica's name in the Lease (default: $POD_NAME, else the hostname)
+`;
+
+export async function operatorCommand(args: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      kubeconfig: { type: "string" },
+      context: { type: "string" },
+      "leader-elect": { type: "boolean", default: true },
+      "lease-namespace": { type: "string" },
+      identity: { type: "string" },
+    },
+    allowNegative: true,
+    strict: true,
+  });
+  const identity = values.identity ?? io.env.POD_NAME ?? hostname();
+  const log = (message: string, fields: Record<string, unknown> = {}) =>
+    io.err(
+      `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message, identity, ...fields })}\n`,
+    );
+  const { loadKubeConfig } = await import("../kube/cluster.js");
+  const { BaselineController } = await import("../operator/controller.js");
+  const { LeaderElector } = await import("../kube/leader.js");
+  let kc: ReturnType<typeof loadKubeConfig>;
+  try {
+    kc = loadKubeConfig(values.kubeconfig, values.context);
+  } catch (err) {
+    throw new InputError(
+      `--kubeconfig: cannot load ${values.kubeconfig ?? "the default kubeconfig"}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const controller = new BaselineController(kc, {
+    log,
+    onError: (kind, error) => log("watch failed, retrying", { kind, error }),
+  });
+  const stop = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => stop.abort());
+  log("operator started", {
+    version: VERSION,
+    leaderElect: values["leader-elect"],
+    server: kc.getCurrentCluster()?.server,
+  });
+
+  let lost = false;
+  const elector = values["leader-elect"]
+    ? new LeaderElector(kc, {
+        namespace: values["lease-namespace"] ?? io.env.POD_NAMESPACE ?? "socklens-system",
+        name: "socklens-operator",
+        identity,
+        log,
+        onStart: () => void controller.run(stop.signal),
+        // As controller-runtime: a replica that lost the Lease exits and restarts clean.
+        onStop: () => {
+          lost = true;
+          stop.abort();
+        },
+      })
+    : undefined;
+  if (elector) elector.start();
+  else void controller.run(stop.signal);
+
+  await new Promise<void>((resolve) =>
+    stop.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
+  await elector?.stop();
+  await controller.stop();
+  log("operator stopping", { ...controller.stats });
+  return lost ? 1 : EXIT_OK;
+}

@@ -1,0 +1,256 @@
+/**
+ * The whole loop on a real API server: the agent observes a violating pod and writes its
+ * NetworkObservation; the operator turns observations, pods and the spec into status
+ * (Ready, Violating, matchedPods, violations) and marks a spec the CRD schema let through
+ * but that is semantically invalid Ready=False with the field. Then leader election: two
+ * candidates on one Lease, one leads, the other takes over when the first steps down; and
+ * the real `socklens operator` process writes status and releases its Lease on SIGTERM.
+ */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1Pod,
+} from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Agent } from "../../src/agent/agent.js";
+import { LeaderElector } from "../../src/kube/leader.js";
+import { ObservationWriter } from "../../src/kube/observations.js";
+import { ClusterWatcher } from "../../src/kube/watcher.js";
+import { BaselineController } from "../../src/operator/controller.js";
+import { resolveProcPaths } from "../../src/procfs/paths.js";
+import { hostTestsUnavailable, REPO, Sandbox } from "../host/sandbox.js";
+import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
+import { applyCrds, repoCrds } from "./kube.js";
+import { waitFor } from "./process.js";
+
+const unavailable = hostTestsUnavailable("operator.test.ts");
+const NODE = `sl-op-${process.pid}`;
+const nbl = { group: "socklens.io", version: "v1alpha1", plural: "networkbaselines" } as const;
+
+interface Status {
+  matchedPods?: number;
+  violations?: { total: number; byRule?: Record<string, number> };
+  conditions?: { type: string; status: string; reason: string; message: string }[];
+}
+
+describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
+  const box = new Sandbox();
+  let kc: KubeConfig;
+  let ns: string;
+  let custom: CustomObjectsApi;
+  let watcher: ClusterWatcher;
+  let controller: BaselineController;
+  const stop = new AbortController();
+
+  const status = async (name: string) =>
+    ((await custom.getNamespacedCustomObject({ ...nbl, namespace: ns, name })) as { status?: Status }).status;
+  const cond = (s: Status | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+
+  beforeAll(async () => {
+    kc = adminKubeConfig();
+    custom = kc.makeApiClient(CustomObjectsApi);
+    await applyCrds(kc, await repoCrds(REPO));
+    ns = await createNamespace(kc, "operator");
+    const core = kc.makeApiClient(CoreV1Api);
+    const mk = async (name: string, labels: Record<string, string>) => {
+      const p = await core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name, labels },
+          spec: { nodeName: NODE, containers: [{ name: "c", image: "example.invalid/x" }] },
+        },
+      });
+      p.status = { phase: "Running", podIP: "10.235.0.1", podIPs: [{ ip: "10.235.0.1" }] };
+      return core.replaceNamespacedPodStatus({ namespace: ns, name, body: p });
+    };
+    const web: V1Pod = await mk("web-0", { app: "web" });
+    await mk("web-1", { app: "web" }); // selected, but no process: counted, not violating
+    await mk("db-0", { app: "db" });
+    const body = (name: string, spec: Record<string, unknown>) => ({
+      apiVersion: "socklens.io/v1alpha1",
+      kind: "NetworkBaseline",
+      metadata: { name },
+      spec: { podSelector: { matchLabels: { app: "web" } }, ...spec },
+    });
+    await custom.createNamespacedCustomObject({
+      ...nbl,
+      namespace: ns,
+      body: body("web", { listeners: [] }),
+    });
+    // Passes the CRD schema (a CIDR pattern), fails the semantic check.
+    await custom.createNamespacedCustomObject({
+      ...nbl,
+      namespace: ns,
+      body: body("broken", {
+        egress: [{ to: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["192.168.0.0/16"] } }] }],
+      }),
+    });
+
+    const podNs = box.netns("op");
+    box.veth(podNs, box.netns("op-peer"), ["10.235.0.1", "10.235.0.2"], ["fd00:5c:b::1", "fd00:5c:b::2"]);
+    const proc = await box.workload(podNs, {
+      title: "slwl-op",
+      listen: [{ proto: "tcp", host: "0.0.0.0", port: 9999 }],
+    });
+    const uid = web.metadata?.uid as string;
+    box.cgroup(
+      "/sys/fs/cgroup/pids",
+      `${box.id}.slice/kubepods.slice/kubepods-pod${uid.replaceAll("-", "_")}.slice/cri-containerd-${"c".repeat(64)}.scope`,
+      proc.pid,
+    );
+
+    watcher = new ClusterWatcher(kc, []);
+    controller = new BaselineController(kc, { minBackoffMs: 200, maxBackoffMs: 1000 });
+    void controller.run(stop.signal);
+  });
+
+  afterAll(async () => {
+    stop.abort();
+    await controller?.stop();
+    await watcher?.stop();
+    await box.cleanup();
+  });
+
+  it("marks a semantically invalid baseline Ready=False naming the field", async () => {
+    await waitFor("status of broken", async () => cond(await status("broken"), "Ready")?.status === "False", {
+      timeoutMs: 20_000,
+    });
+    const ready = cond(await status("broken"), "Ready");
+    expect(ready).toMatchObject({ reason: "InvalidSpec" });
+    expect(ready?.message).toContain(
+      "spec.egress[0].to[0].ipBlock.except[0]: 192.168.0.0/16 is not inside 10.0.0.0/8",
+    );
+  });
+
+  it("aggregates the agent's observation into status: violations, Violating, matched pods", async () => {
+    await waitFor("status of web", async () => (await status("web"))?.matchedPods === 2, {
+      timeoutMs: 20_000,
+    });
+    expect(cond(await status("web"), "Violating")).toMatchObject({
+      status: "Unknown",
+      reason: "NoObservations",
+    });
+
+    await waitFor("agent's cluster view", async () => watcher.synced && watcher.baselines().length === 2, {
+      timeoutMs: 20_000,
+    });
+    const writer = new ObservationWriter(kc);
+    const agent = new Agent({
+      nodeName: NODE,
+      watcher,
+      observations: writer,
+      observationIntervalMs: 0,
+      paths: resolveProcPaths(),
+      log: () => {},
+    });
+    const r = await agent.cycle();
+    expect(r.findings).toBe(1);
+    expect(writer.stats, JSON.stringify(writer.stats)).toMatchObject({ written: 1, failed: 0 });
+    const obs = (await custom.listNamespacedCustomObject({
+      group: "socklens.io",
+      version: "v1alpha1",
+      plural: "networkobservations",
+      namespace: ns,
+    })) as { items: { metadata: { name: string }; spec: Record<string, unknown> }[] };
+    expect(obs.items).toHaveLength(1);
+    expect(obs.items[0]?.metadata.name).toBe(`web.${NODE}`);
+    expect(obs.items[0]?.spec).toMatchObject({
+      baseline: "web",
+      nodeName: NODE,
+      pods: ["web-0", "web-1"],
+      violations: { UnexpectedListener: 1 },
+      listeners: [{ port: 9999, protocol: "TCP", address: "0.0.0.0", process: "slwl-op" }],
+    });
+
+    await waitFor("Violating=True", async () => cond(await status("web"), "Violating")?.status === "True", {
+      timeoutMs: 20_000,
+    });
+    const s = await status("web");
+    expect(s).toMatchObject({ matchedPods: 2, violations: { total: 1, byRule: { UnexpectedListener: 1 } } });
+    expect(cond(s, "Ready")).toMatchObject({ status: "True", reason: "Compiled" });
+    expect(cond(s, "Violating")?.message).toBe(`1 active violation(s) on node(s) ${NODE}`);
+  });
+
+  it("elects one leader on a Lease and hands over when it steps down", async () => {
+    const lease = `test-lease-${process.pid}`;
+    const events: string[] = [];
+    const make = (id: string) =>
+      new LeaderElector(kc, {
+        namespace: ns,
+        name: lease,
+        identity: id,
+        leaseDurationMs: 3000,
+        renewMs: 500,
+        retryMs: 300,
+        onStart: () => events.push(`${id} leads`),
+        onStop: () => events.push(`${id} stopped`),
+      });
+    const a = make("a");
+    const b = make("b");
+    a.start();
+    await waitFor("a leads", async () => a.leading, { timeoutMs: 10_000 });
+    b.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(b.leading).toBe(false);
+    await a.stop();
+    await waitFor("b takes over", async () => b.leading, { timeoutMs: 10_000 });
+    await b.stop();
+    expect(events).toEqual(["a leads", "b leads"]);
+    const l = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: lease, namespace: ns });
+    expect(l.spec?.leaseTransitions).toBe(1);
+  });
+
+  it("runs as `socklens operator`, writes status, and releases its Lease on SIGTERM", async () => {
+    const name = "cli";
+    await custom.createNamespacedCustomObject({
+      ...nbl,
+      namespace: ns,
+      body: {
+        apiVersion: "socklens.io/v1alpha1",
+        kind: "NetworkBaseline",
+        metadata: { name },
+        spec: { podSelector: {}, mode: "Learn" },
+      },
+    });
+    // The in-process controller would answer too: stop it so only the CLI can.
+    stop.abort();
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO, "bin", "socklens.js"),
+        "operator",
+        "--kubeconfig",
+        clusterContext().kubeconfig,
+        "--lease-namespace",
+        ns,
+        "--identity",
+        "cli-1",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    try {
+      await waitFor(
+        "the CLI operator's status",
+        async () => cond(await status(name), "Learning")?.status === "True",
+        { timeoutMs: 30_000, describe: () => stderr },
+      );
+      expect(stderr).toContain('"msg":"became leader"');
+    } finally {
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    }
+    const l = await kc
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: "socklens-operator", namespace: ns });
+    expect(l.spec?.holderIdentity ?? "").toBe("");
+  });
+});

@@ -128,3 +128,13 @@ export async function repoCrds(root: string): Promise<KubernetesObject[]> {
   for (const f of files) out.push(...parseManifests(await readFile(join(dir, f), "utf8")));
   return out.filter((o) => o.kind === "CustomResourceDefinition");
 }
+
+/**
+ * NetworkBaselines a ClusterWatcher sees in one namespace. The cluster suites share one
+ * control plane, so a watcher sees other files' baselines too: count only your own.
+ */
+export function ownBaselines(watcher: { baselines(): unknown[] }, namespace: string): number {
+  return watcher
+    .baselines()
+    .filter((b) => (b as { metadata?: { namespace?: string } }).metadata?.namespace === namespace).length;
+}

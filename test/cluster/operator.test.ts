@@ -24,7 +24,7 @@ import { BaselineController } from "../../src/operator/controller.js";
 import { resolveProcPaths } from "../../src/procfs/paths.js";
 import { hostTestsUnavailable, REPO, Sandbox } from "../host/sandbox.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
-import { applyCrds, repoCrds } from "./kube.js";
+import { applyCrds, ownBaselines, repoCrds } from "./kube.js";
 import { waitFor } from "./process.js";
 
 const unavailable = hostTestsUnavailable("operator.test.ts");
@@ -135,7 +135,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
       reason: "NoObservations",
     });
 
-    await waitFor("agent's cluster view", async () => watcher.synced && watcher.baselines().length === 2, {
+    await waitFor("agent's cluster view", async () => watcher.synced && ownBaselines(watcher, ns) === 2, {
       timeoutMs: 20_000,
     });
     const writer = new ObservationWriter(kc);
@@ -206,6 +206,9 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
 
   it("runs as `socklens operator`, writes status, and releases its Lease on SIGTERM", async () => {
     const name = "cli";
+    // Stop the in-process controller first, so only the CLI can write this status.
+    stop.abort();
+    await controller.stop();
     await custom.createNamespacedCustomObject({
       ...nbl,
       namespace: ns,
@@ -216,8 +219,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
         spec: { podSelector: {}, mode: "Learn" },
       },
     });
-    // The in-process controller would answer too: stop it so only the CLI can.
-    stop.abort();
+    expect(await status(name)).toBeUndefined();
     const child = spawn(
       process.execPath,
       [

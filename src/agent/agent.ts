@@ -7,6 +7,8 @@ import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
 import { buildObservation } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
+import type { Cidr } from "../core/cidr.js";
+import { maskFinding, maskSocket } from "../core/mask.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObservationWriter } from "../kube/observations.js";
 import type { ClusterWatcher } from "../kube/watcher.js";
@@ -25,6 +27,8 @@ export interface AgentDeps {
   observations?: ObservationWriter;
   /** How often NetworkObservations are written (default 30 s; every scan when 0). */
   observationIntervalMs?: number;
+  /** Addresses marked sensitive: masked in Events, OTel and observations. */
+  masks?: Cidr[];
   telemetry?: Telemetry;
   paths: ProcPaths;
   log: AgentLog;
@@ -77,8 +81,9 @@ export class Agent {
     const writes: Promise<void>[] = [];
     for (const { pod, result } of node.evaluations) {
       suppressed += result.suppressed.length;
-      for (const f of result.findings) {
-        const key = findingKey(f);
+      for (const found of result.findings) {
+        const key = findingKey(found);
+        const f = maskFinding(found, this.d.masks ?? []);
         active.add(key);
         findings++;
         const isNew = !this.#active.has(key);
@@ -96,9 +101,10 @@ export class Agent {
         const findingsOf = node.evaluations
           .filter((e) => e.baseline.id === b.id)
           .flatMap((e) => e.result.findings);
+        const masks = this.d.masks ?? [];
         const podSockets = pods.map((pod) => ({
           pod,
-          sockets: node.socketsByPod.get(pod.uid)?.sockets ?? [],
+          sockets: (node.socketsByPod.get(pod.uid)?.sockets ?? []).map((x) => maskSocket(x, masks)),
         }));
         const spec = buildObservation(
           b.source.metadata.name ?? "",

@@ -6,6 +6,7 @@ import { resolveProcPaths } from "../procfs/paths.js";
 import { localAddresses } from "./cluster.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
+import { parseMasks } from "./options.js";
 import { VERSION } from "./version.js";
 
 export const AGENT_HELP = `Usage: socklens agent [--node NAME] [--interval 15s] [--kubeconfig FILE] [--otlp-endpoint URL] [--once]
@@ -20,6 +21,7 @@ findings as Kubernetes Events (aggregated, rate limited) and OpenTelemetry metri
   --otlp-endpoint URL    OTLP/HTTP base URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no OTel export)
   --once                 wait for the cluster view, scan once, print the report, exit
   --sync-timeout DUR     with --once: how long to wait for the first list (default 30s)
+  --mask CIDR[,…]        mask these addresses in Events, OTel and observations (also SOCKLENS_MASK)
 
 Logs are JSON lines on stderr. The proc root comes from HOST_PROC (default /proc).
 `;
@@ -35,6 +37,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
       "otlp-endpoint": { type: "string" },
       once: { type: "boolean" },
       "sync-timeout": { type: "string", default: "30s" },
+      mask: { type: "string", multiple: true },
     },
     strict: true,
   });
@@ -45,6 +48,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   if (syncTimeout === null)
     throw new UsageError(`--sync-timeout: "${values["sync-timeout"]}" is not a duration`);
   const nodeName = values.node ?? io.env.NODE_NAME ?? hostname();
+  const masks = parseMasks(values.mask, io.env);
   const endpoint = values["otlp-endpoint"] ?? io.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const log = (message: string, fields: Record<string, unknown> = {}) =>
     io.err(
@@ -81,6 +85,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     watcher,
     recorder,
     observations,
+    masks,
     // --once writes what it saw; the loop every 30 s.
     ...(values.once ? { observationIntervalMs: 0 } : {}),
     ...(telemetry ? { telemetry } : {}),

@@ -16,7 +16,7 @@ import { Learner } from "../core/baseline/learn.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { EvaluationResult, PodInfo } from "../core/baseline/types.js";
 import { type ClusterIndex, workloadOf } from "../core/cluster.js";
-import { maskAddress, maskSocket } from "../core/mask.js";
+import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { collectSockets } from "../procfs/collect.js";
 import { resolveProcPaths } from "../procfs/paths.js";
@@ -191,25 +191,10 @@ export async function checkCommand(
 
 function maskResult<T extends EvaluationResult>(r: T, masks: ReturnType<typeof parseMasks>): T {
   if (masks.length === 0) return r;
-  // Messages embed addresses: rebuild them from masked parts is brittle, so mask textually.
-  const maskText = (text: string, ...addresses: (string | undefined)[]): string => {
-    let out = text;
-    for (const a of addresses) if (a) out = out.split(a).join(maskAddress(a, masks));
-    return out;
-  };
-  const maskFinding = (f: EvaluationResult["findings"][number]) => {
-    const out = {
-      ...f,
-      message: maskText(f.message, f.peer?.address, f.socket?.localAddress, f.socket?.remoteAddress),
-    };
-    if (f.peer) out.peer = { ...f.peer, address: maskAddress(f.peer.address, masks) };
-    if (f.socket) out.socket = maskSocket({ ...f.socket, family: "inet", inode: 0 } as never, masks) as never;
-    return out;
-  };
   return {
     ...r,
-    findings: r.findings.map(maskFinding),
-    suppressed: r.suppressed.map((s) => ({ ...s, finding: maskFinding(s.finding) })),
+    findings: r.findings.map((f) => maskFinding(f, masks)),
+    suppressed: r.suppressed.map((x) => ({ ...x, finding: maskFinding(x.finding, masks) })),
   };
 }
 

@@ -4,6 +4,8 @@
  * shows the same masked value. The mask keeps the family and says it was masked, so a
  * reader can still tell "some internal address" from "none".
  */
+
+import type { Finding } from "./baseline/types.js";
 import { type Cidr, cidrContains } from "./cidr.js";
 import type { Socket } from "./socket.js";
 
@@ -22,4 +24,25 @@ export function maskSocket(s: Socket, masks: readonly Cidr[]): Socket {
   const remoteAddress = maskAddress(s.remoteAddress, masks);
   if (localAddress === s.localAddress && remoteAddress === s.remoteAddress) return s;
   return { ...s, localAddress, remoteAddress };
+}
+
+/**
+ * A finding with every sensitive address masked: its peer, its socket, and the same
+ * addresses inside its explanation (the sentence embeds them, so they are replaced as text).
+ */
+export function maskFinding(f: Finding, masks: readonly Cidr[]): Finding {
+  if (masks.length === 0) return f;
+  let message = f.message;
+  for (const a of [f.peer?.address, f.socket?.localAddress, f.socket?.remoteAddress]) {
+    if (a) message = message.split(a).join(maskAddress(a, masks));
+  }
+  const out: Finding = { ...f, message };
+  if (f.peer) out.peer = { ...f.peer, address: maskAddress(f.peer.address, masks) };
+  if (f.socket)
+    out.socket = {
+      ...f.socket,
+      localAddress: maskAddress(f.socket.localAddress, masks),
+      remoteAddress: maskAddress(f.socket.remoteAddress, masks),
+    };
+  return out;
 }

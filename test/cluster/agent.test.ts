@@ -14,6 +14,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
+import { parseCidr } from "../../src/core/cidr.js";
 import { EventRecorder } from "../../src/kube/events.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
 import { resolveProcPaths } from "../../src/procfs/paths.js";
@@ -228,5 +229,27 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
     expect(limited.stats).toMatchObject({ created: 2, dropped: 2, failed: 0 });
     const list = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
     expect(list.items.filter((e) => e.regarding?.name === "noisy-0")).toHaveLength(2);
+  });
+
+  it("masks addresses marked sensitive in the Events it writes", async () => {
+    const masked = new EventRecorder(kc, {
+      controller: "socklens.io/agent",
+      instance: "masked-agent",
+      seriesUpdateMs: 0,
+    });
+    const a = new Agent({
+      nodeName: NODE,
+      watcher,
+      recorder: masked,
+      masks: [parseCidr("10.234.0.0/16")],
+      paths: resolveProcPaths(),
+      log: () => {},
+    });
+    expect((await a.cycle()).findings).toBe(1);
+    const list = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    const mine = list.items.filter((e) => e.reportingInstance === "masked-agent");
+    expect(mine).toHaveLength(1);
+    expect(mine[0]?.note).toContain("connected to x.x.x.x:4444/TCP");
+    expect(mine[0]?.note).not.toContain("10.234.");
   });
 });

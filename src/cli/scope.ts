@@ -65,7 +65,9 @@ export function parseScope(
       // Sockets no process holds (TIME_WAIT) still belong to the owner's namespace: keep
       // them when that namespace holds any of the owner's sockets.
       const owned = sockets.filter((s) => matchesFilter(s, filter));
-      const nets = new Set(owned.map((s) => s.netns));
+      // Only inet sockets say which namespace the owner lives in: a unix socketpair
+      // inherited from a parent (stdio) belongs to the parent's namespace.
+      const nets = new Set(owned.filter((s) => s.protocol !== "unix").map((s) => s.netns));
       const orphans = sockets.filter(
         (s) =>
           holderPids(s).length === 0 && nets.has(s.netns) && (!filter.netns || filter.netns.has(s.netns)),

@@ -16,6 +16,8 @@ export const Reason = {
   InvalidSpec: "InvalidSpec",
   /** Learning=True: mode Learn. */
   LearningMode: "LearningMode",
+  /** Learning=False: mode Learn and learning.duration has passed; time to review and export. */
+  LearningComplete: "LearningComplete",
   /** Learning=False: mode Alert. */
   AlertMode: "AlertMode",
   /** Violating=True: some node reports active violations. */

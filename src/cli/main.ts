@@ -2,6 +2,7 @@
 import { AGENT_HELP, agentCommand } from "./agent.js";
 import { BASELINE_HELP, checkCommand, learnCommand, validateCommand } from "./baseline.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
+import { baselineCommand, EXPORT_HELP } from "./export.js";
 import { type CliIO, processIO } from "./io.js";
 import { NETVIEW_HELP, netViewCommand } from "./netviews.js";
 import { OPERATOR_HELP, operatorCommand } from "./operator.js";
@@ -25,6 +26,7 @@ Commands:
   learn        observe a scope and write the NetworkBaseline that allows what it saw
   agent        the node agent: scan, evaluate pods against baselines, report Events and OTel
   operator     the NetworkBaseline controller: validation, matched pods, violations in status
+  baseline export NS/NAME   what Learn mode learned, as a baseline to review
   version      print the version
 
 Run 'socklens <command> --help' for a command's flags.
@@ -45,6 +47,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   learn: { run: learnCommand, help: BASELINE_HELP },
   agent: { run: agentCommand, help: AGENT_HELP },
   operator: { run: operatorCommand, help: OPERATOR_HELP },
+  baseline: { run: baselineCommand, help: EXPORT_HELP },
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

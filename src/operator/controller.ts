@@ -24,7 +24,7 @@ interface Baseline extends KubernetesObject {
   status?: Partial<BaselineStatus>;
 }
 interface Observation extends KubernetesObject {
-  spec?: { baseline?: string; nodeName?: string; windowEnd?: string; violations?: Record<string, number> };
+  spec?: Partial<ObservationSummary> & { baseline?: string };
 }
 
 export interface ControllerOptions extends WatchOptions {
@@ -104,6 +104,9 @@ export class BaselineController {
         nodeName: o.spec?.nodeName ?? "",
         windowEnd: o.spec?.windowEnd ?? "",
         violations: o.spec?.violations ?? {},
+        listeners: o.spec?.listeners ?? [],
+        egress: o.spec?.egress ?? [],
+        ingress: o.spec?.ingress ?? [],
       }));
     const pods = (this.#pods.list() as V1Pod[])
       .filter((p) => p.metadata?.namespace === namespace)

@@ -113,4 +113,101 @@ describe("desiredStatus", () => {
       reason: "LearningMode",
     });
   });
+
+  it("learns in Learn mode: union over scans and nodes, first and last seen kept", () => {
+    const raw = {
+      ...nbl({ mode: "Learn", learning: { duration: "1h" } }),
+      metadata: { name: "web", namespace: "shop", generation: 1, creationTimestamp: "2026-11-23T09:30:00Z" },
+    };
+    const first = desiredStatus({
+      raw,
+      pods,
+      observations: [
+        {
+          nodeName: "n1",
+          windowEnd: "t",
+          violations: {},
+          listeners: [{ port: 8080, protocol: "TCP", address: "0.0.0.0", process: "web" }],
+          egress: [
+            {
+              address: "10.0.0.7",
+              port: 5432,
+              protocol: "TCP",
+              firstSeen: "2026-11-23T09:40:00Z",
+              lastSeen: "2026-11-23T09:40:00Z",
+            },
+          ],
+        },
+        {
+          nodeName: "n2",
+          windowEnd: "t",
+          violations: {},
+          listeners: [{ port: 8080, protocol: "TCP", address: "x.x.x.x" }],
+          ingress: [{ address: "10.0.0.9", port: 8080, protocol: "TCP" }],
+        },
+      ],
+      now: T0,
+    });
+    expect(first.learned).toEqual({
+      listeners: [
+        { port: 8080, protocol: "TCP", address: "0.0.0.0", process: "web" },
+        { port: 8080, protocol: "TCP" },
+      ],
+      egress: [
+        {
+          address: "10.0.0.7",
+          port: 5432,
+          protocol: "TCP",
+          firstSeen: "2026-11-23T09:40:00Z",
+          lastSeen: "2026-11-23T09:40:00Z",
+        },
+      ],
+      ingress: [{ address: "10.0.0.9", port: 8080, protocol: "TCP" }],
+    });
+    expect(first.conditions.find((c) => c.type === "Learning")).toMatchObject({
+      status: "True",
+      reason: "LearningMode",
+      message:
+        "mode Learn: recording, no violations are raised; 2 listener(s), 1 egress and 1 ingress peer(s) so far",
+    });
+    const later = desiredStatus({
+      raw,
+      pods,
+      observations: [
+        {
+          nodeName: "n1",
+          windowEnd: "t",
+          violations: {},
+          egress: [
+            {
+              address: "10.0.0.7",
+              port: 5432,
+              protocol: "TCP",
+              firstSeen: "2026-11-23T10:30:00Z",
+              lastSeen: "2026-11-23T10:30:00Z",
+            },
+          ],
+        },
+      ],
+      previous: first,
+      now: new Date("2026-11-23T10:30:00Z"),
+    });
+    expect(later.learned?.egress).toEqual([
+      {
+        address: "10.0.0.7",
+        port: 5432,
+        protocol: "TCP",
+        firstSeen: "2026-11-23T09:40:00Z",
+        lastSeen: "2026-11-23T10:30:00Z",
+      },
+    ]);
+    expect(later.learned?.listeners).toHaveLength(2);
+    expect(later.conditions.find((c) => c.type === "Learning")).toMatchObject({
+      status: "False",
+      reason: "LearningComplete",
+    });
+    expect(later.conditions.find((c) => c.type === "Learning")?.message).toContain(
+      "review with `socklens baseline export shop/web`",
+    );
+  });
 });

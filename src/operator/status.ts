@@ -4,15 +4,38 @@
  * reads, calls this, and writes the result through /status only when it changed.
  */
 import { type Condition, ConditionType, Reason, setCondition } from "../api/conditions.js";
+import { parseDuration } from "../api/v1alpha1/common.js";
 import { NetworkBaseline } from "../api/v1alpha1/networkbaseline.js";
 import { formatPath, semanticProblems } from "../api/validate.js";
 import { selectorMatches } from "../core/baseline/selector.js";
+
+export interface LearnedPeer {
+  address: string;
+  port: number;
+  protocol: "TCP" | "UDP";
+  firstSeen?: string;
+  lastSeen?: string;
+}
+
+export interface LearnedListener {
+  port: number | string;
+  protocol?: "TCP" | "UDP";
+  address?: string;
+  process?: string;
+}
+
+export interface Learned {
+  listeners: LearnedListener[];
+  egress: LearnedPeer[];
+  ingress: LearnedPeer[];
+}
 
 export interface BaselineStatus {
   observedGeneration?: number;
   conditions: Condition[];
   matchedPods: number;
   violations: { total: number; lastTime?: string; byRule: Record<string, number> };
+  learned?: Learned;
 }
 
 export interface ObservationSummary {
@@ -20,6 +43,59 @@ export interface ObservationSummary {
   windowEnd: string;
   /** Active findings by rule at windowEnd. */
   violations: Record<string, number>;
+  listeners?: LearnedListener[];
+  egress?: LearnedPeer[];
+  ingress?: LearnedPeer[];
+}
+
+// The CRD's bounds on status.learned.
+const MAX_LEARNED_LISTENERS = 64;
+const MAX_LEARNED_PEERS = 256;
+
+/** Union of what was learned before and what the observations show now, bounded. */
+export function mergeLearned(
+  previous: Partial<Learned> | undefined,
+  observations: ObservationSummary[],
+): Learned {
+  const listeners = new Map<string, LearnedListener>();
+  for (const l of [...(previous?.listeners ?? []), ...observations.flatMap((o) => o.listeners ?? [])]) {
+    // A masked bind address (x.x.x.x) is not an IP the CRD accepts: learn the port without it.
+    const { address, ...rest } = l;
+    const entry: LearnedListener = address && /^[0-9a-fA-F:.]+$/.test(address) ? l : rest;
+    const key = `${entry.protocol ?? "TCP"}|${entry.address ?? ""}|${entry.port}|${entry.process ?? ""}`;
+    if (!listeners.has(key) && listeners.size < MAX_LEARNED_LISTENERS) listeners.set(key, entry);
+  }
+  const peers = (prev: LearnedPeer[] | undefined, seen: LearnedPeer[]): LearnedPeer[] => {
+    const out = new Map<string, LearnedPeer>();
+    for (const p of [...(prev ?? []), ...seen]) {
+      const key = `${p.address}|${p.port}|${p.protocol}`;
+      const had = out.get(key);
+      if (had) {
+        if (p.firstSeen && (!had.firstSeen || p.firstSeen < had.firstSeen)) had.firstSeen = p.firstSeen;
+        if (p.lastSeen && (!had.lastSeen || p.lastSeen > had.lastSeen)) had.lastSeen = p.lastSeen;
+      } else if (out.size < MAX_LEARNED_PEERS) {
+        out.set(key, {
+          address: p.address,
+          port: p.port,
+          protocol: p.protocol,
+          ...(p.firstSeen ? { firstSeen: p.firstSeen } : {}),
+          ...(p.lastSeen ? { lastSeen: p.lastSeen } : {}),
+        });
+      }
+    }
+    return [...out.values()].sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
+  };
+  return {
+    listeners: [...listeners.values()].sort((a, b) => Number(a.port) - Number(b.port)),
+    egress: peers(
+      previous?.egress,
+      observations.flatMap((o) => o.egress ?? []),
+    ),
+    ingress: peers(
+      previous?.ingress,
+      observations.flatMap((o) => o.ingress ?? []),
+    ),
+  };
 }
 
 export interface StatusInputs {
@@ -41,7 +117,10 @@ function firstProblem(raw: unknown): string | undefined {
 }
 
 export function desiredStatus({ raw, pods, observations, previous, now }: StatusInputs): BaselineStatus {
-  const obj = raw as { metadata?: { generation?: number }; spec?: { podSelector?: unknown; mode?: string } };
+  const obj = raw as {
+    metadata?: { generation?: number; namespace?: string; name?: string; creationTimestamp?: string };
+    spec?: { podSelector?: unknown; mode?: string; learning?: { duration?: string } };
+  };
   const generation = obj.metadata?.generation;
   let conditions = previous?.conditions ?? [];
   const gen = generation === undefined ? {} : { observedGeneration: generation };
@@ -67,23 +146,40 @@ export function desiredStatus({ raw, pods, observations, previous, now }: Status
     now,
   );
   const learning = obj.spec?.mode === "Learn";
+  const learned = learning ? mergeLearned(previous?.learned, observations) : previous?.learned;
+  const duration = parseDuration(obj.spec?.learning?.duration ?? "") ?? undefined;
+  const since = Date.parse(obj.metadata?.creationTimestamp ?? "");
+  const complete =
+    learning && duration !== undefined && !Number.isNaN(since) && now.getTime() - since >= duration;
+  const summary = learned
+    ? `${learned.listeners.length} listener(s), ${learned.egress.length} egress and ${learned.ingress.length} ingress peer(s)`
+    : "";
+  const name = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
   conditions = setCondition(
     conditions,
-    learning
+    !learning
       ? {
-          type: ConditionType.Learning,
-          status: "True",
-          reason: Reason.LearningMode,
-          message: "mode Learn: agents record, no violations are raised",
-          ...gen,
-        }
-      : {
           type: ConditionType.Learning,
           status: "False",
           reason: Reason.AlertMode,
           message: "mode Alert: violations are raised",
           ...gen,
-        },
+        }
+      : complete
+        ? {
+            type: ConditionType.Learning,
+            status: "False",
+            reason: Reason.LearningComplete,
+            message: `learned ${summary} over ${obj.spec?.learning?.duration}; review with \`socklens baseline export ${name}\` and switch to Alert`,
+            ...gen,
+          }
+        : {
+            type: ConditionType.Learning,
+            status: "True",
+            reason: Reason.LearningMode,
+            message: `mode Learn: recording, no violations are raised; ${summary} so far`,
+            ...gen,
+          },
     now,
   );
 
@@ -137,6 +233,7 @@ export function desiredStatus({ raw, pods, observations, previous, now }: Status
     conditions,
     matchedPods: problem ? 0 : pods.filter((p) => selectorMatches(selector, p.labels)).length,
     violations: { total, byRule, ...(lastTime ? { lastTime } : {}) },
+    ...(learned ? { learned } : {}),
   };
 }
 

@@ -7,6 +7,8 @@
  * the real `socklens operator` process writes status and releases its Lease on SIGTERM.
  */
 import { spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   CoordinationV1Api,
@@ -22,7 +24,7 @@ import { ObservationWriter } from "../../src/kube/observations.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
 import { BaselineController } from "../../src/operator/controller.js";
 import { resolveProcPaths } from "../../src/procfs/paths.js";
-import { hostTestsUnavailable, REPO, Sandbox } from "../host/sandbox.js";
+import { hostTestsUnavailable, REPO, runCli, Sandbox } from "../host/sandbox.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
 import { applyCrds, ownBaselines, repoCrds } from "./kube.js";
 import { waitFor } from "./process.js";
@@ -45,6 +47,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
   let watcher: ClusterWatcher;
   let controller: BaselineController;
   const stop = new AbortController();
+  const controllerLog: string[] = [];
 
   const status = async (name: string) =>
     ((await custom.getNamespacedCustomObject({ ...nbl, namespace: ns, name })) as { status?: Status }).status;
@@ -104,7 +107,11 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
     );
 
     watcher = new ClusterWatcher(kc, []);
-    controller = new BaselineController(kc, { minBackoffMs: 200, maxBackoffMs: 1000 });
+    controller = new BaselineController(kc, {
+      minBackoffMs: 200,
+      maxBackoffMs: 1000,
+      log: (m, f) => controllerLog.push(JSON.stringify({ m, ...f })),
+    });
     void controller.run(stop.signal);
   });
 
@@ -173,6 +180,71 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
     expect(s).toMatchObject({ matchedPods: 2, violations: { total: 1, byRule: { UnexpectedListener: 1 } } });
     expect(cond(s, "Ready")).toMatchObject({ status: "True", reason: "Compiled" });
     expect(cond(s, "Violating")?.message).toBe(`1 active violation(s) on node(s) ${NODE}`);
+  });
+
+  it("records what Learn mode sees into status.learned, and exports it as a baseline to review", async () => {
+    await custom.createNamespacedCustomObject({
+      ...nbl,
+      namespace: ns,
+      body: {
+        apiVersion: "socklens.io/v1alpha1",
+        kind: "NetworkBaseline",
+        metadata: { name: "learner" },
+        spec: {
+          podSelector: { matchLabels: { app: "web" } },
+          mode: "Learn",
+          learning: { duration: "24h" },
+          thresholds: { established: 100 },
+        },
+      },
+    });
+    await waitFor("agent sees the learner", async () => ownBaselines(watcher, ns) === 3, {
+      timeoutMs: 20_000,
+    });
+    const agent = new Agent({
+      nodeName: NODE,
+      watcher,
+      observations: new ObservationWriter(kc),
+      observationIntervalMs: 0,
+      paths: resolveProcPaths(),
+      log: () => {},
+    });
+    await agent.cycle();
+    await waitFor(
+      "status.learned",
+      async () =>
+        ((await status("learner")) as { learned?: { listeners?: unknown[] } } | undefined)?.learned?.listeners
+          ?.length === 1,
+      {
+        timeoutMs: 20_000,
+        describe: () => `${JSON.stringify(controller.stats)}\n${controllerLog.slice(-3).join("\n")}`,
+      },
+    );
+    const s = (await status("learner")) as Status & { learned: { listeners: unknown[] } };
+    expect(s.learned.listeners).toEqual([
+      { port: 9999, protocol: "TCP", address: "0.0.0.0", process: "slwl-op" },
+    ]);
+    expect(cond(s, "Learning")).toMatchObject({ status: "True", reason: "LearningMode" });
+
+    const out = join(tmpdir(), `${box.id}-exported.yaml`);
+    const r = runCli([
+      "baseline",
+      "export",
+      `${ns}/learner`,
+      "--kubeconfig",
+      clusterContext().kubeconfig,
+      "-o",
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(out, "utf8");
+    rmSync(out);
+    expect(text).toMatch(/^# Exported by socklens baseline export from /);
+    expect(text).toContain("mode: Alert");
+    expect(text).toContain("port: 9999");
+    expect(text).toContain("established: 100");
+    const { validateBaselines } = await import("../../src/api/validate.js");
+    expect(validateBaselines(text, "exported.yaml").problems).toEqual([]);
   });
 
   it("elects one leader on a Lease and hands over when it steps down", async () => {

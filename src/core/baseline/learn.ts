@@ -62,16 +62,6 @@ export class Learner {
     namespace: string;
     podSelector?: Record<string, string>;
   }): NetworkBaselineInput {
-    const rules = (map: Map<string, Set<string>>, key: "to" | "from") =>
-      [...map.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([address, ports]) => ({
-          [key]: [{ ipBlock: { cidr: `${address}/${address.includes(":") ? 128 : 32}` } }],
-          ports: [...ports].sort(comparePorts).map((p) => {
-            const [port, protocol] = p.split("/");
-            return { port: Number(port), protocol: protocol as "TCP" | "UDP" };
-          }),
-        }));
     const tcpStates: Record<string, number> = {};
     for (const [state, n] of [...this.#maxStates].sort()) {
       // LISTEN and ESTABLISHED have their own thresholds; states the API does not name
@@ -94,8 +84,8 @@ export class Learner {
         listeners: [...this.#listeners.values()].sort(
           (a, b) => Number(a.port) - Number(b.port) || String(a.address).localeCompare(String(b.address)),
         ),
-        egress: rules(this.#egress, "to") as EgressRule[],
-        ingress: rules(this.#ingress, "from") as IngressRule[],
+        egress: peerRules(this.#egress, "to") as EgressRule[],
+        ingress: peerRules(this.#ingress, "from") as IngressRule[],
         thresholds: {
           ...(Object.keys(tcpStates).length ? { tcpStates } : {}),
           established: headroom(this.#maxStates.get("ESTABLISHED") ?? 0),
@@ -104,6 +94,22 @@ export class Learner {
       },
     };
   }
+}
+
+/**
+ * One rule per peer address (a /32 or /128 ipBlock) with the ports seen for it: exactly what
+ * was observed, easy to review line by line. `peers` maps an address to "port/PROTO" strings.
+ */
+export function peerRules(peers: Map<string, Set<string>>, key: "to" | "from"): (EgressRule | IngressRule)[] {
+  return [...peers.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([address, ports]) => ({
+      [key]: [{ ipBlock: { cidr: `${address}/${address.includes(":") ? 128 : 32}` } }],
+      ports: [...ports].sort(comparePorts).map((p) => {
+        const [port, protocol] = p.split("/");
+        return { port: Number(port), protocol: protocol as "TCP" | "UDP" };
+      }),
+    }));
 }
 
 function comparePorts(a: string, b: string): number {

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../api/v1alpha1/common.js";
 import { resolveProcPaths } from "../procfs/paths.js";
-import { localAddresses } from "./cluster.js";
+import { kubeConfigFrom, localAddresses } from "./cluster.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
 import { parseMasks } from "./options.js";
@@ -55,20 +55,11 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
       `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message, node: nodeName, ...fields })}\n`,
     );
 
-  const { loadKubeConfig } = await import("../kube/cluster.js");
   const { ClusterWatcher } = await import("../kube/watcher.js");
   const { EventRecorder } = await import("../kube/events.js");
   const { Agent } = await import("../agent/agent.js");
   const { ObservationWriter } = await import("../kube/observations.js");
-  let kc: ReturnType<typeof loadKubeConfig>;
-  try {
-    kc = loadKubeConfig(values.kubeconfig, values.context);
-  } catch (err) {
-    throw new InputError(
-      `--kubeconfig: cannot load ${values.kubeconfig ?? "the default kubeconfig"}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+  const kc = await kubeConfigFrom(values);
   const watcher = new ClusterWatcher(kc, localAddresses(), {
     onError: (kind, message) => log("watch failed, retrying", { kind, error: message }),
   });

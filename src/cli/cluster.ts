@@ -27,6 +27,22 @@ export function localAddresses(): string[] {
     .filter((a): a is string => typeof a === "string");
 }
 
+/** The kubeconfig the flags name (or the default loading rules), or an input error saying which. */
+export async function kubeConfigFrom(values: {
+  kubeconfig?: string;
+  context?: string;
+}): Promise<import("@kubernetes/client-node").KubeConfig> {
+  const { loadKubeConfig } = await import("../kube/cluster.js");
+  try {
+    return loadKubeConfig(values.kubeconfig, values.context);
+  } catch (err) {
+    throw new InputError(
+      `--kubeconfig: cannot load ${values.kubeconfig ?? "the default kubeconfig"}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 export async function loadCluster(
   values: { kubeconfig?: string; context?: string; cluster?: boolean },
   io: CliIO,
@@ -35,17 +51,9 @@ export async function loadCluster(
     if (values.context) throw new UsageError("--context needs --kubeconfig FILE or --cluster");
     return undefined;
   }
-  const { fetchClusterSnapshot, loadKubeConfig } = await import("../kube/cluster.js");
+  const { fetchClusterSnapshot } = await import("../kube/cluster.js");
   const { ClusterIndex } = await import("../core/cluster.js");
-  let kc: ReturnType<typeof loadKubeConfig>;
-  try {
-    kc = loadKubeConfig(values.kubeconfig, values.context);
-  } catch (err) {
-    throw new InputError(
-      `--kubeconfig: cannot load ${values.kubeconfig ?? "the default kubeconfig"}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+  const kc = await kubeConfigFrom(values);
   const server = kc.getCurrentCluster()?.server ?? "(no current cluster)";
   try {
     const { snapshot, missing } = await fetchClusterSnapshot(kc);

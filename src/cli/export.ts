@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { Document } from "yaml";
 import type { NetworkBaselineInput } from "../api/v1alpha1/networkbaseline.js";
 import { baselineFromLearned, type LearnedState } from "../core/baseline/export.js";
+import { kubeConfigFrom } from "./cluster.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
 
@@ -35,17 +36,8 @@ export async function baselineCommand(args: string[], io: CliIO): Promise<number
       `baseline export needs NAMESPACE/NAME, got ${JSON.stringify(positionals.join(" "))}`,
     );
   const [, namespace, name] = m as unknown as [string, string, string];
-  const { loadKubeConfig } = await import("../kube/cluster.js");
   const { CustomObjectsApi } = await import("@kubernetes/client-node");
-  let kc: ReturnType<typeof loadKubeConfig>;
-  try {
-    kc = loadKubeConfig(values.kubeconfig, values.context);
-  } catch (err) {
-    throw new InputError(
-      `--kubeconfig: cannot load ${values.kubeconfig ?? "the default kubeconfig"}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+  const kc = await kubeConfigFrom(values);
   let obj: {
     metadata: { name?: string; namespace?: string };
     spec: NetworkBaselineInput["spec"];

@@ -1,7 +1,8 @@
 /** `socklens operator`: the NetworkBaseline controller (a Deployment in a cluster). Wiring only. */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { EXIT_OK, InputError } from "./errors.js";
+import { kubeConfigFrom } from "./cluster.js";
+import { EXIT_OK } from "./errors.js";
 import type { CliIO } from "./io.js";
 import { VERSION } from "./version.js";
 
@@ -36,18 +37,9 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
     io.err(
       `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message, identity, ...fields })}\n`,
     );
-  const { loadKubeConfig } = await import("../kube/cluster.js");
   const { BaselineController } = await import("../operator/controller.js");
   const { LeaderElector } = await import("../kube/leader.js");
-  let kc: ReturnType<typeof loadKubeConfig>;
-  try {
-    kc = loadKubeConfig(values.kubeconfig, values.context);
-  } catch (err) {
-    throw new InputError(
-      `--kubeconfig: cannot load ${values.kubeconfig ?? "the default kubeconfig"}: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
+  const kc = await kubeConfigFrom(values);
   const controller = new BaselineController(kc, {
     log,
     onError: (kind, error) => log("watch failed, retrying", { kind, error }),

@@ -88,6 +88,18 @@ function selectorLabels(labels: Record<string, string>): Record<string, string> 
   return Object.fromEntries(Object.entries(labels).filter(([k]) => !PER_POD_LABELS.includes(k)));
 }
 
+/** The scope flags, `--pod` and cluster knowledge together: what check and learn look at. */
+async function resolveTarget(
+  values: Parameters<typeof parseScope>[0] & Parameters<typeof loadCluster>[0] & { pod?: string },
+  io: CliIO,
+  paths: ReturnType<typeof resolveProcPaths>,
+) {
+  const cluster = await loadCluster(values, io);
+  const target = podTarget(values.pod, cluster);
+  const scope = parseScope(target ? { ...values, "pod-uid": target.uid } : values, io.env, paths);
+  return { cluster, target, scope, description: target?.description ?? scope.description };
+}
+
 /** `--pod NS/NAME`: a pod known to the cluster, as a scope. */
 function podTarget(
   pod: string | undefined,
@@ -141,10 +153,7 @@ export async function checkCommand(
   if (problems.length) return EXIT_USAGE;
   if (baselines.length === 0)
     throw new InputError(`no NetworkBaseline documents in ${values.baseline.join(", ")}`);
-  const cluster = await loadCluster(values, io);
-  const target = podTarget(values.pod, cluster);
-  const scope = parseScope(target ? { ...values, "pod-uid": target.uid } : values, io.env, paths);
-  const description = target?.description ?? scope.description;
+  const { cluster, target, scope, description } = await resolveTarget(values, io, paths);
 
   const scan = await collectSockets({ paths, ...(scope.filter.netns ? { netns: scope.filter.netns } : {}) });
   reportDiagnostics(scan.diagnostics, io, values.debug ?? false);
@@ -228,10 +237,7 @@ export async function learnCommand(
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 5s`);
   const paths = resolveProcPaths({}, io.env);
-  const cluster = await loadCluster(values, io);
-  const target = podTarget(values.pod, cluster);
-  const scope = parseScope(target ? { ...values, "pod-uid": target.uid } : values, io.env, paths);
-  const description = target?.description ?? scope.description;
+  const { cluster, target, scope, description } = await resolveTarget(values, io, paths);
   const learner = new Learner();
   const started = clock.now();
   const deadline = started.getTime() + duration;

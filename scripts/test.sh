@@ -11,7 +11,6 @@ command -v ip >/dev/null || need_apt+=(iproute2)
 command -v ss >/dev/null || need_apt+=(iproute2)
 command -v netstat >/dev/null || need_apt+=(net-tools)
 command -v lsof >/dev/null || need_apt+=(lsof)
-command -v socat >/dev/null || need_apt+=(socat)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -70,6 +70,9 @@ export class Agent {
     }
     const baselines = this.#baselines.update(this.d.watcher.baselines());
     const scan = await collectSockets({ paths: this.d.paths, users: this.#users });
+    await this.d.watcher.resolvePeers(
+      scan.sockets.filter((s) => s.protocol !== "unix" && s.remotePort !== 0).map((s) => s.remoteAddress),
+    );
     const index = this.d.watcher.index();
     index.enrich(scan.sockets);
     const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName);

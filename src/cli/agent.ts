@@ -61,6 +61,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   const { ObservationWriter } = await import("../kube/observations.js");
   const kc = await kubeConfigFrom(values);
   const watcher = new ClusterWatcher(kc, localAddresses(), {
+    nodeName,
     onError: (kind, message) => log("watch failed, retrying", { kind, error: message }),
   });
   const telemetry = endpoint

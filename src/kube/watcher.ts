@@ -14,7 +14,10 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
+  ListWatch,
   makeInformer,
+  type V1Pod,
+  Watch,
 } from "@kubernetes/client-node";
 import { ClusterIndex } from "../core/cluster.js";
 import { type ClusterObjects, snapshotFromObjects } from "./cluster.js";
@@ -42,8 +45,12 @@ export function resilientInformer<T extends KubernetesObject>(
   list: () => Promise<KubernetesListObject<T>>,
   onChange: () => void,
   o: Required<WatchOptions>,
+  fieldSelector?: string,
 ): Watched {
-  const informer = makeInformer<T>(kc, path, list);
+  // ListWatch is client-node's informer; constructed directly for the field selector.
+  const informer = fieldSelector
+    ? new ListWatch<T>(path, new Watch(kc), list, false, undefined, fieldSelector)
+    : makeInformer<T>(kc, path, list);
   let stopped = false;
   let backoff = o.minBackoffMs;
   let timer: NodeJS.Timeout | undefined;
@@ -84,6 +91,54 @@ export function resilientInformer<T extends KubernetesObject>(
   return w;
 }
 
+export interface ClusterWatcherOptions extends WatchOptions {
+  /** Watch only this node's pods; peers elsewhere are looked up by IP (see resolvePeers). */
+  nodeName?: string;
+}
+
+/** Pods on other nodes, found by IP on demand and cached (including "no pod has this IP"). */
+class RemotePods {
+  readonly #cache = new Map<string, { pod?: V1Pod; at: number }>();
+
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly changed: () => void,
+    private readonly ttlMs = 60_000,
+    private readonly concurrency = 8,
+  ) {}
+
+  async resolve(addresses: string[]): Promise<void> {
+    const now = Date.now();
+    const todo = addresses.filter((a) => {
+      const hit = this.#cache.get(a);
+      return !hit || now - hit.at > this.ttlMs;
+    });
+    let changed = false;
+    for (let i = 0; i < todo.length; i += this.concurrency) {
+      await Promise.all(
+        todo.slice(i, i + this.concurrency).map(async (ip) => {
+          try {
+            const list = await this.core.listPodForAllNamespaces({ fieldSelector: `status.podIP=${ip}` });
+            // hostNetwork pods share their node's IP: that address is the node, not a pod.
+            const pod = list.items.find((p) => !p.spec?.hostNetwork);
+            const before = this.#cache.get(ip)?.pod?.metadata?.resourceVersion;
+            this.#cache.set(ip, pod ? { pod, at: now } : { at: now });
+            if (before !== pod?.metadata?.resourceVersion) changed = true;
+          } catch {
+            // The API server is unreachable: try again next scan.
+          }
+        }),
+      );
+    }
+    for (const [ip, v] of this.#cache) if (now - v.at > 10 * this.ttlMs) this.#cache.delete(ip);
+    if (changed) this.changed();
+  }
+
+  pods(): V1Pod[] {
+    return [...this.#cache.values()].flatMap((v) => (v.pod ? [v.pod] : []));
+  }
+}
+
 export function watchDefaults(options: WatchOptions = {}): Required<WatchOptions> {
   return { minBackoffMs: 1000, maxBackoffMs: 30_000, onError: () => {}, ...options };
 }
@@ -93,17 +148,14 @@ export class ClusterWatcher {
   #dirty = true;
   #index: ClusterIndex | undefined;
 
+  readonly #remote: RemotePods | undefined;
+
   constructor(
     kc: KubeConfig,
     private readonly hostAddresses: string[],
-    options: WatchOptions = {},
+    options: ClusterWatcherOptions = {},
   ) {
-    const o: Required<WatchOptions> = {
-      minBackoffMs: 1000,
-      maxBackoffMs: 30_000,
-      onError: () => {},
-      ...options,
-    };
+    const o = watchDefaults(options);
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const apps = kc.makeApiClient(AppsV1Api);
@@ -112,9 +164,20 @@ export class ClusterWatcher {
     const dirty = () => {
       this.#dirty = true;
     };
-    // Every pod, not only this node's: peers on other nodes are resolved by pod IP.
+    // With a node name, watch only this node's pods (as Inspektor Gadget does) and look up
+    // peers on other nodes by IP when a socket needs them; without one, watch every pod.
+    const nodeSelector = options.nodeName ? `spec.nodeName=${options.nodeName}` : undefined;
+    if (options.nodeName) this.#remote = new RemotePods(core, dirty);
     this.#watched = [
-      resilientInformer(kc, "pods", "/api/v1/pods", () => core.listPodForAllNamespaces(), dirty, o),
+      resilientInformer(
+        kc,
+        "pods",
+        "/api/v1/pods",
+        () => core.listPodForAllNamespaces(nodeSelector ? { fieldSelector: nodeSelector } : {}),
+        dirty,
+        o,
+        nodeSelector,
+      ),
       resilientInformer(
         kc,
         "services",
@@ -179,8 +242,10 @@ export class ClusterWatcher {
 
   index(): ClusterIndex {
     if (this.#dirty || !this.#index) {
+      const local = this.#items<V1Pod>("pods");
+      const localUids = new Set(local.map((p) => p.metadata?.uid));
       const objects: ClusterObjects = {
-        pods: this.#items("pods"),
+        pods: [...local, ...(this.#remote?.pods() ?? []).filter((p) => !localUids.has(p.metadata?.uid))],
         services: this.#items("services"),
         namespaces: this.#items("namespaces"),
         slices: this.#items("endpointslices"),
@@ -192,6 +257,18 @@ export class ClusterWatcher {
       this.#dirty = false;
     }
     return this.#index;
+  }
+
+  /**
+   * Make sure the pods behind these remote addresses are known (node-scoped mode only):
+   * unknown addresses are looked up by `status.podIP`, answers (found or not) cached for a
+   * minute. Call before index() for a scan's peers.
+   */
+  async resolvePeers(addresses: Iterable<string>): Promise<void> {
+    if (!this.#remote) return;
+    const index = this.index();
+    const unknown = [...new Set(addresses)].filter((a) => !index.peer(a) && !index.isHost(a));
+    await this.#remote.resolve(unknown);
   }
 
   baselines(): unknown[] {

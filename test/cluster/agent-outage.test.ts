@@ -64,7 +64,11 @@ describe.skipIf(unavailable !== null)("agent through an API server outage", () =
     const uid = created.metadata?.uid as string;
     cgroupPath = `${box.id}.slice/kubepods.slice/kubepods-pod${uid.replaceAll("-", "_")}.slice/cri-containerd-${"b".repeat(64)}.scope`;
     box.cgroup("/sys/fs/cgroup/pids", cgroupPath, web.pid);
-    watcher = new ClusterWatcher(kc, [], { minBackoffMs: 200, maxBackoffMs: 1000 });
+    watcher = new ClusterWatcher(kc, [], {
+      nodeName: NODE,
+      minBackoffMs: 200,
+      maxBackoffMs: 1000,
+    });
     recorder = new EventRecorder(kc, { controller: "socklens.io/agent", instance: NODE, seriesUpdateMs: 0 });
     agent = new Agent({ nodeName: NODE, watcher, recorder, paths: resolveProcPaths(), log: () => {} });
     await waitFor("cluster view", async () => watcher.synced && watcher.baselines().length === 1, {

@@ -54,6 +54,17 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
     });
     created.status = { phase: "Running", podIP: "10.234.0.1", podIPs: [{ ip: "10.234.0.1" }] };
     pod = await core.replaceNamespacedPodStatus({ namespace: ns, name: "web-0", body: created });
+    // The peer is a pod on another node: the agent watches only its own node's pods and
+    // must look this one up by IP.
+    const peer = await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: "peer-0", labels: { app: "peer" } },
+        spec: { nodeName: "elsewhere", containers: [{ name: "app", image: "example.invalid/peer" }] },
+      },
+    });
+    peer.status = { phase: "Running", podIP: "10.234.0.2", podIPs: [{ ip: "10.234.0.2" }] };
+    await core.replaceNamespacedPodStatus({ namespace: ns, name: "peer-0", body: peer });
     await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       group: "socklens.io",
       version: "v1alpha1",
@@ -93,7 +104,10 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
 
     collector = await Collector.start();
     const log = (m: string, f?: Record<string, unknown>) => logs.push(JSON.stringify({ m, ...f }));
-    watcher = new ClusterWatcher(kc, [], { onError: (k, e) => log("watch error", { k, e }) });
+    watcher = new ClusterWatcher(kc, [], {
+      nodeName: NODE,
+      onError: (k, e) => log("watch error", { k, e }),
+    });
     telemetry = new Telemetry({
       endpoint: collector.httpEndpoint,
       nodeName: NODE,
@@ -119,7 +133,11 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
   });
 
   it("turns a violation into one Warning Event on the pod, and repeats into its series", async () => {
+    // Node-scoped watch: the peer pod on another node is unknown until a socket needs it.
+    expect(watcher.index().podByName(ns, "peer-0")).toBeUndefined();
+    expect(watcher.index().podByName(ns, "web-0")).toBeDefined();
     const first = await agent.cycle();
+    expect(watcher.index().podByName(ns, "peer-0")?.nodeName).toBe("elsewhere");
     expect(first, logs.join("\n")).toMatchObject({ findings: 1, newFindings: 1 });
     const events = kc.makeApiClient(EventsV1Api);
     const list1 = await events.listNamespacedEvent({ namespace: ns });
@@ -133,7 +151,7 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
     });
     expect(e?.note).toMatch(
       new RegExp(
-        `^pod ${ns}/web-0 connected to 10\\.234\\.0\\.2:4444/TCP \\(process slwl-web, pid \\d+\\), ESTABLISHED; baseline ${ns}/web allows egress nothing only$`,
+        `^pod ${ns}/web-0 connected to 10\\.234\\.0\\.2:4444/TCP \\(pod ${ns}/peer-0\\) \\(process slwl-web, pid \\d+\\), ESTABLISHED; baseline ${ns}/web allows egress nothing only$`,
       ),
     );
 

@@ -106,7 +106,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
       proc.pid,
     );
 
-    watcher = new ClusterWatcher(kc, []);
+    watcher = new ClusterWatcher(kc, [], { nodeName: NODE });
     controller = new BaselineController(kc, {
       minBackoffMs: 200,
       maxBackoffMs: 1000,

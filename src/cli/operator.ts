@@ -40,7 +40,10 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
   const { BaselineController } = await import("../operator/controller.js");
   const { LeaderElector } = await import("../kube/leader.js");
   const kc = await kubeConfigFrom(values);
+  const { EventRecorder } = await import("../kube/events.js");
+  const recorder = new EventRecorder(kc, { controller: "socklens.io/operator", instance: identity });
   const controller = new BaselineController(kc, {
+    recorder,
     log,
     onError: (kind, error) => log("watch failed, retrying", { kind, error }),
   });

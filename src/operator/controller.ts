@@ -13,6 +13,8 @@ import {
   type KubernetesObject,
   type V1Pod,
 } from "@kubernetes/client-node";
+import { ConditionType } from "../api/conditions.js";
+import type { EventRecorder } from "../kube/events.js";
 import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
 import { KeyQueue } from "./queue.js";
 import { type BaselineStatus, desiredStatus, type ObservationSummary, sameStatus } from "./status.js";
@@ -28,6 +30,8 @@ interface Observation extends KubernetesObject {
 }
 
 export interface ControllerOptions extends WatchOptions {
+  /** Where Warning Events for invalid specs go (none: no Events). */
+  recorder?: EventRecorder;
   staleAfterMs?: number;
   now?: () => Date;
   log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -128,6 +132,28 @@ export class BaselineController {
       body: [{ op: "add", path: "/status", value: status }],
     });
     this.stats.written++;
+    // An invalid spec is also said where `kubectl describe nbl` and event tooling look:
+    // once per generation, when Ready turns False.
+    const ready = status.conditions.find((c) => c.type === ConditionType.Ready);
+    const wasReady = b.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+    if (
+      ready?.status === "False" &&
+      (wasReady?.status !== "False" || wasReady.observedGeneration !== ready.observedGeneration)
+    ) {
+      await this.#o.recorder?.record({
+        regarding: {
+          apiVersion: "socklens.io/v1alpha1",
+          kind: "NetworkBaseline",
+          namespace,
+          name,
+          ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
+        },
+        type: "Warning",
+        reason: ready.reason,
+        note: `NetworkBaseline ${namespace}/${name}: ${ready.message}`,
+        key: `${b.metadata?.uid}|${ready.reason}|${ready.observedGeneration}`,
+      });
+    }
     return "written";
   }
 

@@ -238,7 +238,8 @@ describe("charts/socklens", () => {
     expect(await opCan("update", "coordination.k8s.io", "leases", undefined, "default")).toBe(false);
     expect(await opCan("update", "socklens.io", "networkbaselines")).toBe(false);
     expect(await opCan("get", "", "secrets")).toBe(false);
-    expect(await opCan("create", "events.k8s.io", "events")).toBe(false);
+    expect(await opCan("create", "events.k8s.io", "events")).toBe(true);
+    expect(await opCan("delete", "events.k8s.io", "events")).toBe(false);
 
     // A new CRD answers 429 until its storage is ready; the agent would retry, but this test
     // asserts that no watch ever fails, so start it once the resource is listable.

@@ -14,11 +14,13 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  EventsV1Api,
   type KubeConfig,
   type V1Pod,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
+import { EventRecorder } from "../../src/kube/events.js";
 import { LeaderElector } from "../../src/kube/leader.js";
 import { ObservationWriter } from "../../src/kube/observations.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
@@ -108,6 +110,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
 
     watcher = new ClusterWatcher(kc, [], { nodeName: NODE });
     controller = new BaselineController(kc, {
+      recorder: new EventRecorder(kc, { controller: "socklens.io/operator", instance: "test" }),
       minBackoffMs: 200,
       maxBackoffMs: 1000,
       log: (m, f) => controllerLog.push(JSON.stringify({ m, ...f })),
@@ -130,6 +133,18 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
     expect(ready).toMatchObject({ reason: "InvalidSpec" });
     expect(ready?.message).toContain(
       "spec.egress[0].to[0].ipBlock.except[0]: 192.168.0.0/16 is not inside 10.0.0.0/8",
+    );
+    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    const warning = events.items.find(
+      (e) => e.regarding?.kind === "NetworkBaseline" && e.regarding.name === "broken",
+    );
+    expect(warning).toMatchObject({
+      type: "Warning",
+      reason: "InvalidSpec",
+      reportingController: "socklens.io/operator",
+    });
+    expect(warning?.note).toContain(
+      `NetworkBaseline ${ns}/broken: spec is invalid and is not evaluated: spec.egress[0].to[0].ipBlock.except[0]`,
     );
   });
 

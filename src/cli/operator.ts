@@ -17,6 +17,8 @@ With several replicas, one leads through a coordination.k8s.io Lease.
   --leader-elect             take the Lease before reconciling (default true)
   --lease-namespace NS       where the Lease lives (default: $POD_NAMESPACE, else socklens-system)
   --identity NAME            this replica's name in the Lease (default: $POD_NAME, else the hostname)
+  --auto-promote             act on learning.autoPromote: when learning ends, replace the spec with
+                             what was learned, in mode Alert (needs update on networkbaselines)
 `;
 
 export async function operatorCommand(args: string[], io: CliIO): Promise<number> {
@@ -28,6 +30,7 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
       "leader-elect": { type: "boolean", default: true },
       "lease-namespace": { type: "string" },
       identity: { type: "string" },
+      "auto-promote": { type: "boolean", default: false },
     },
     allowNegative: true,
     strict: true,
@@ -44,6 +47,7 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
   const recorder = new EventRecorder(kc, { controller: "socklens.io/operator", instance: identity });
   const controller = new BaselineController(kc, {
     recorder,
+    autoPromote: values["auto-promote"],
     log,
     onError: (kind, error) => log("watch failed, retrying", { kind, error }),
   });

@@ -13,7 +13,9 @@ import {
   type KubernetesObject,
   type V1Pod,
 } from "@kubernetes/client-node";
-import { ConditionType } from "../api/conditions.js";
+import { ConditionType, Reason } from "../api/conditions.js";
+import { parseDuration } from "../api/v1alpha1/common.js";
+import { baselineFromLearned } from "../core/baseline/export.js";
 import type { EventRecorder } from "../kube/events.js";
 import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
 import { KeyQueue } from "./queue.js";
@@ -30,6 +32,8 @@ interface Observation extends KubernetesObject {
 }
 
 export interface ControllerOptions extends WatchOptions {
+  /** Act on learning.autoPromote (needs update on networkbaselines; off by default). */
+  autoPromote?: boolean;
   /** Where Warning Events for invalid specs go (none: no Events). */
   recorder?: EventRecorder;
   staleAfterMs?: number;
@@ -39,7 +43,7 @@ export interface ControllerOptions extends WatchOptions {
 
 export class BaselineController {
   readonly queue = new KeyQueue();
-  readonly stats = { reconciled: 0, written: 0, failed: 0 };
+  readonly stats = { reconciled: 0, written: 0, failed: 0, promoted: 0 };
   readonly #custom: CustomObjectsApi;
   readonly #baselines: Watched;
   readonly #observations: Watched;
@@ -89,7 +93,7 @@ export class BaselineController {
   }
 
   /** Reconcile one key. Returns what happened, for tests and logs. */
-  async reconcile(key: string): Promise<"gone" | "unchanged" | "written"> {
+  async reconcile(key: string): Promise<"gone" | "unchanged" | "written" | "promoted"> {
     const [namespace, name] = key.split("/") as [string, string];
     const b = this.#baselines
       .list()
@@ -120,9 +124,25 @@ export class BaselineController {
       pods,
       observations,
       ...(b.status ? { previous: b.status } : {}),
+      autoPromoteAllowed: this.#o.autoPromote ?? false,
       now,
     });
     this.stats.reconciled++;
+    const learning = status.conditions.find((c) => c.type === ConditionType.Learning);
+    const spec = (b as { spec?: { learning?: { duration?: string; autoPromote?: boolean } } }).spec;
+    if (
+      learning?.reason === Reason.LearningComplete &&
+      spec?.learning?.autoPromote &&
+      this.#o.autoPromote &&
+      status.learned
+    ) {
+      return this.#promote(b, status.learned, namespace, name);
+    }
+    if (learning?.reason === Reason.LearningMode) {
+      // RequeueAfter: wake up when learning.duration has passed, even if nothing changes.
+      const left = learningLeftMs(b, now);
+      if (left !== undefined && left > 0) this.queue.addAfter(key, left + 1000);
+    }
     if (sameStatus(status, b.status)) return "unchanged";
     await this.#custom.patchNamespacedCustomObjectStatus({
       ...GROUP,
@@ -157,6 +177,41 @@ export class BaselineController {
     return "written";
   }
 
+  /**
+   * learning.autoPromote, allowed by --auto-promote: replace the spec with what was learned,
+   * in mode Alert (the same spec `socklens baseline export` prints), and say so in an Event.
+   */
+  async #promote(
+    b: Baseline,
+    learned: NonNullable<BaselineStatus["learned"]>,
+    namespace: string,
+    name: string,
+  ): Promise<"promoted"> {
+    const promoted = baselineFromLearned(b as never, learned as never);
+    await this.#custom.patchNamespacedCustomObject({
+      ...GROUP,
+      plural: "networkbaselines",
+      namespace,
+      name,
+      body: [{ op: "replace", path: "/spec", value: promoted.spec }],
+    });
+    this.stats.promoted++;
+    await this.#o.recorder?.record({
+      regarding: {
+        apiVersion: "socklens.io/v1alpha1",
+        kind: "NetworkBaseline",
+        namespace,
+        name,
+        ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
+      },
+      type: "Normal",
+      reason: "Promoted",
+      note: `NetworkBaseline ${namespace}/${name}: learning finished and learning.autoPromote is set: the spec now allows what was learned (${learned.listeners.length} listener(s), ${learned.egress.length} egress and ${learned.ingress.length} ingress peer(s)), in mode Alert`,
+      key: `${b.metadata?.uid}|Promoted`,
+    });
+    return "promoted";
+  }
+
   /** Work the queue until the signal aborts. */
   async run(signal: AbortSignal): Promise<void> {
     for (;;) {
@@ -179,6 +234,16 @@ export class BaselineController {
     this.queue.shutdown();
     await Promise.all([this.#baselines.stop(), this.#observations.stop(), this.#pods.stop()]);
   }
+}
+
+/** How long a Learn-mode baseline still has to learn; undefined without a duration. */
+function learningLeftMs(b: Baseline, now: Date): number | undefined {
+  const d = parseDuration(
+    (b as { spec?: { learning?: { duration?: string } } }).spec?.learning?.duration ?? "",
+  );
+  const since = Date.parse(b.metadata?.creationTimestamp ? String(b.metadata.creationTimestamp) : "");
+  if (d === null || Number.isNaN(since)) return undefined;
+  return since + d - now.getTime();
 }
 
 function keyOf(o: KubernetesObject): string {

@@ -40,4 +40,14 @@ describe("KeyQueue", () => {
     ac.abort();
     expect(await p).toBeUndefined();
   });
+
+  it("addAfter keeps one wake-up per key and queues it when due", async () => {
+    const q = new KeyQueue();
+    q.addAfter("a", 30);
+    q.addAfter("a", 30);
+    q.addAfter("b", 10_000);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(q.length).toBe(1);
+    q.shutdown();
+  });
 });

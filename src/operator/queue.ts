@@ -9,6 +9,7 @@ export class KeyQueue {
   readonly #dirtyWhileActive = new Set<string>();
   readonly #failures = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #delayed = new Map<string, NodeJS.Timeout>();
   #wake: (() => void) | undefined;
 
   constructor(
@@ -33,6 +34,18 @@ export class KeyQueue {
     }, delay);
     this.#timers.add(t);
     return delay;
+  }
+
+  /** Queue the key again after `ms` (controller-runtime's RequeueAfter); one wake-up per key. */
+  addAfter(key: string, ms: number): void {
+    clearTimeout(this.#delayed.get(key));
+    this.#delayed.set(
+      key,
+      setTimeout(() => {
+        this.#delayed.delete(key);
+        this.add(key);
+      }, ms),
+    );
   }
 
   forget(key: string): void {
@@ -69,5 +82,7 @@ export class KeyQueue {
   shutdown(): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    for (const t of this.#delayed.values()) clearTimeout(t);
+    this.#delayed.clear();
   }
 }

@@ -103,6 +103,8 @@ export interface StatusInputs {
   pods: { labels: Record<string, string> }[];
   observations: ObservationSummary[];
   previous?: Partial<BaselineStatus>;
+  /** Whether the operator may act on learning.autoPromote (its --auto-promote flag). */
+  autoPromoteAllowed?: boolean;
   now: Date;
 }
 
@@ -116,10 +118,17 @@ function firstProblem(raw: unknown): string | undefined {
   return p ? `${formatPath(p.path)}: ${p.message}` : undefined;
 }
 
-export function desiredStatus({ raw, pods, observations, previous, now }: StatusInputs): BaselineStatus {
+export function desiredStatus({
+  raw,
+  pods,
+  observations,
+  previous,
+  autoPromoteAllowed,
+  now,
+}: StatusInputs): BaselineStatus {
   const obj = raw as {
     metadata?: { generation?: number; namespace?: string; name?: string; creationTimestamp?: string };
-    spec?: { podSelector?: unknown; mode?: string; learning?: { duration?: string } };
+    spec?: { podSelector?: unknown; mode?: string; learning?: { duration?: string; autoPromote?: boolean } };
   };
   const generation = obj.metadata?.generation;
   let conditions = previous?.conditions ?? [];
@@ -170,7 +179,11 @@ export function desiredStatus({ raw, pods, observations, previous, now }: Status
             type: ConditionType.Learning,
             status: "False",
             reason: Reason.LearningComplete,
-            message: `learned ${summary} over ${obj.spec?.learning?.duration}; review with \`socklens baseline export ${name}\` and switch to Alert`,
+            message:
+              `learned ${summary} over ${obj.spec?.learning?.duration}; review with \`socklens baseline export ${name}\` and switch to Alert` +
+              (obj.spec?.learning?.autoPromote && !autoPromoteAllowed
+                ? " (learning.autoPromote is set, but this operator runs without --auto-promote)"
+                : ""),
             ...gen,
           }
         : {

@@ -145,6 +145,11 @@ describe("charts/socklens", () => {
     const crds = docs.filter((d) => d.kind === "CustomResourceDefinition");
     expect(crds).toHaveLength(2);
     for (const crd of crds) expect(crd.metadata?.annotations?.["helm.sh/resource-policy"]).toBe("keep");
+    // learning.autoPromote needs the operator to update specs: granted only when enabled.
+    const promote = await helm(["template", RELEASE, chart, "--set", "operator.autoPromote=true"]);
+    expect(promote.stdout).toContain("- --auto-promote");
+    expect(promote.stdout).toMatch(/resources: \[networkbaselines\]\n\s+verbs: \[update, patch\]/);
+    expect(r.stdout).not.toMatch(/resources: \[networkbaselines\]\n\s+verbs: \[update, patch\]/);
     const noCrds = await helm(["template", RELEASE, chart, "--set", "crds.install=false"]);
     expect(noCrds.stdout).not.toContain("kind: CustomResourceDefinition");
   });

@@ -111,6 +111,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
     watcher = new ClusterWatcher(kc, [], { nodeName: NODE });
     controller = new BaselineController(kc, {
       recorder: new EventRecorder(kc, { controller: "socklens.io/operator", instance: "test" }),
+      autoPromote: true,
       minBackoffMs: 200,
       maxBackoffMs: 1000,
       log: (m, f) => controllerLog.push(JSON.stringify({ m, ...f })),
@@ -260,6 +261,61 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
     expect(text).toContain("established: 100");
     const { validateBaselines } = await import("../../src/api/validate.js");
     expect(validateBaselines(text, "exported.yaml").problems).toEqual([]);
+  });
+
+  it("auto-promotes a Learn baseline when learning.duration is over, if allowed", async () => {
+    await custom.createNamespacedCustomObject({
+      ...nbl,
+      namespace: ns,
+      body: {
+        apiVersion: "socklens.io/v1alpha1",
+        kind: "NetworkBaseline",
+        metadata: { name: "promo" },
+        spec: {
+          podSelector: { matchLabels: { app: "web" } },
+          mode: "Learn",
+          learning: { duration: "3s", autoPromote: true },
+        },
+      },
+    });
+    await waitFor(
+      "agent sees promo",
+      async () =>
+        watcher.baselines().some((b) => (b as { metadata?: { name?: string } }).metadata?.name === "promo"),
+      { timeoutMs: 20_000 },
+    );
+    await new Agent({
+      nodeName: NODE,
+      watcher,
+      observations: new ObservationWriter(kc),
+      observationIntervalMs: 0,
+      paths: resolveProcPaths(),
+      log: () => {},
+    }).cycle();
+    // Nothing else changes: the controller's RequeueAfter must wake it when the 3 s are over.
+    await waitFor(
+      "promotion",
+      async () =>
+        (
+          (await custom.getNamespacedCustomObject({ ...nbl, namespace: ns, name: "promo" })) as {
+            spec: { mode: string };
+          }
+        ).spec.mode === "Alert",
+      { timeoutMs: 30_000 },
+    );
+    const promoted = (await custom.getNamespacedCustomObject({ ...nbl, namespace: ns, name: "promo" })) as {
+      spec: Record<string, unknown>;
+    };
+    expect(promoted.spec).toMatchObject({
+      mode: "Alert",
+      podSelector: { matchLabels: { app: "web" } },
+      listeners: [{ port: 9999, protocol: "TCP", address: "0.0.0.0", process: "slwl-op" }],
+    });
+    const events = await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    expect(events.items.find((e) => e.regarding?.name === "promo")).toMatchObject({
+      type: "Normal",
+      reason: "Promoted",
+    });
   });
 
   it("elects one leader on a Lease and hands over when it steps down", async () => {

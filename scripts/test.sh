@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
+# Only what the tests use: ip and ss (host tests). netstat and lsof are for the benchmark
+# only (bench/README.md), so a missing mirror cannot fail the suite over them.
 need_apt=()
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v ss >/dev/null || need_apt+=(iproute2)
-command -v netstat >/dev/null || need_apt+=(net-tools)
-command -v lsof >/dev/null || need_apt+=(lsof)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -27,7 +27,7 @@ describe.skipIf(unavailable !== null)("agent through an API server outage", () =
   let recorder: EventRecorder;
   let agent: Agent;
   let podNs: string;
-  let cgroupPath: string;
+  let podUid: string;
   const ns = "outage";
 
   beforeAll(async () => {
@@ -62,8 +62,8 @@ describe.skipIf(unavailable !== null)("agent through an API server outage", () =
       listen: [{ proto: "tcp", host: "0.0.0.0", port: 7001 }],
     });
     const uid = created.metadata?.uid as string;
-    cgroupPath = `${box.id}.slice/kubepods.slice/kubepods-pod${uid.replaceAll("-", "_")}.slice/cri-containerd-${"b".repeat(64)}.scope`;
-    box.cgroup("/sys/fs/cgroup/pids", cgroupPath, web.pid);
+    podUid = uid;
+    box.podCgroup(podUid, web.pid, "b".repeat(64));
     watcher = new ClusterWatcher(kc, [], {
       nodeName: NODE,
       minBackoffMs: 200,
@@ -94,7 +94,7 @@ describe.skipIf(unavailable !== null)("agent through an API server outage", () =
       title: "slwl-intruder",
       listen: [{ proto: "tcp", host: "0.0.0.0", port: 4444 }],
     });
-    box.cgroup("/sys/fs/cgroup/pids", cgroupPath, intruder.pid);
+    box.podCgroup(podUid, intruder.pid, "b".repeat(64));
     const during = await agent.cycle();
     expect(during).toMatchObject({ findings: 2, newFindings: 1 });
     expect(recorder.stats.failed).toBeGreaterThanOrEqual(1);

@@ -22,7 +22,7 @@ import { Telemetry } from "../../src/telemetry/otel.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "../host/sandbox.js";
 import { Collector } from "./collector.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
-import { applyCrds, ownBaselines, repoCrds } from "./kube.js";
+import { applyCrds, ownBaselines, repoCrds, runningPod } from "./kube.js";
 import { waitFor } from "./process.js";
 
 const unavailable = hostTestsUnavailable("agent.test.ts");
@@ -45,26 +45,26 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
     await applyCrds(kc, await repoCrds(new URL("../..", import.meta.url).pathname));
     ns = await createNamespace(kc, "agent");
     const core = kc.makeApiClient(CoreV1Api);
-    const created = await core.createNamespacedPod({
-      namespace: ns,
-      body: {
+    pod = await runningPod(
+      core,
+      ns,
+      {
         metadata: { name: "web-0", labels: { app: "web" } },
         spec: { nodeName: NODE, containers: [{ name: "app", image: "example.invalid/web" }] },
       },
-    });
-    created.status = { phase: "Running", podIP: "10.234.0.1", podIPs: [{ ip: "10.234.0.1" }] };
-    pod = await core.replaceNamespacedPodStatus({ namespace: ns, name: "web-0", body: created });
+      "10.234.0.1",
+    );
     // The peer is a pod on another node: the agent watches only its own node's pods and
     // must look this one up by IP.
-    const peer = await core.createNamespacedPod({
-      namespace: ns,
-      body: {
+    await runningPod(
+      core,
+      ns,
+      {
         metadata: { name: "peer-0", labels: { app: "peer" } },
         spec: { nodeName: "elsewhere", containers: [{ name: "app", image: "example.invalid/peer" }] },
       },
-    });
-    peer.status = { phase: "Running", podIP: "10.234.0.2", podIPs: [{ ip: "10.234.0.2" }] };
-    await core.replaceNamespacedPodStatus({ namespace: ns, name: "peer-0", body: peer });
+      "10.234.0.2",
+    );
     await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       group: "socklens.io",
       version: "v1alpha1",
@@ -96,11 +96,7 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
       connect: [{ proto: "tcp", host: "10.234.0.2", port: 4444 }],
     });
     const uid = pod.metadata?.uid as string;
-    box.cgroup(
-      "/sys/fs/cgroup/pids",
-      `${box.id}.slice/kubepods.slice/kubepods-pod${uid.replaceAll("-", "_")}.slice/cri-containerd-${"a".repeat(64)}.scope`,
-      web.pid,
-    );
+    box.podCgroup(uid, web.pid, "a".repeat(64));
 
     collector = await Collector.start();
     const log = (m: string, f?: Record<string, unknown>) => logs.push(JSON.stringify({ m, ...f }));

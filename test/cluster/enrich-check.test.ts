@@ -15,6 +15,7 @@ import type { Finding } from "../../src/core/baseline/types.js";
 import type { Socket } from "../../src/core/socket.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "../host/sandbox.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
+import { runningPod } from "./kube.js";
 
 const unavailable = hostTestsUnavailable("enrich-check.test.ts");
 
@@ -86,15 +87,16 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
         },
       },
     });
-    const makePod = async (
+    const makePod = (
       name: string,
       labels: Record<string, string>,
       ip: string,
       owner?: { kind: string; name: string; uid: string },
-    ) => {
-      const created = await core.createNamespacedPod({
-        namespace: ns,
-        body: {
+    ) =>
+      runningPod(
+        core,
+        ns,
+        {
           metadata: {
             name,
             labels,
@@ -107,11 +109,8 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
             ],
           },
         },
-      });
-      // No kubelet: set what it would report.
-      created.status = { phase: "Running", podIP: ip, podIPs: [{ ip }] };
-      return core.replaceNamespacedPodStatus({ namespace: ns, name, body: created });
-    };
+        ip,
+      );
     webPod = await makePod("web-5f7c-x2x9z", { app: "web", "pod-template-hash": "5f7c" }, WEB_IP, {
       kind: "ReplicaSet",
       name: "web-5f7c",
@@ -142,11 +141,7 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
       connect: [{ proto: "tcp", host: DB_IP, port: 5432 }],
     });
     const uid = webPod.metadata?.uid as string;
-    box.cgroup(
-      "/sys/fs/cgroup/pids",
-      `${box.id}.slice/kubepods.slice/kubepods-pod${uid.replaceAll("-", "_")}.slice/cri-containerd-${"e".repeat(64)}.scope`,
-      web.pid,
-    );
+    box.podCgroup(uid, web.pid, "e".repeat(64));
   });
 
   afterAll(async () => {

@@ -4,12 +4,14 @@ import { join } from "node:path";
 import {
   ApiException,
   ApiextensionsV1Api,
+  type CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   loadAllYaml,
   PatchStrategy,
+  type V1Pod,
 } from "@kubernetes/client-node";
 import { waitFor } from "./process.js";
 
@@ -137,4 +139,23 @@ export function ownBaselines(watcher: { baselines(): unknown[] }, namespace: str
   return watcher
     .baselines()
     .filter((b) => (b as { metadata?: { namespace?: string } }).metadata?.namespace === namespace).length;
+}
+
+/**
+ * Create a pod and give it the status a kubelet would report (Running, with `ip`): there is
+ * no kubelet in the test control plane.
+ */
+export async function runningPod(
+  core: CoreV1Api,
+  namespace: string,
+  body: V1Pod,
+  ip: string,
+): Promise<V1Pod> {
+  const created = await core.createNamespacedPod({ namespace, body });
+  created.status = { phase: "Running", podIP: ip, podIPs: [{ ip }] };
+  return core.replaceNamespacedPodStatus({
+    namespace,
+    name: created.metadata?.name as string,
+    body: created,
+  });
 }

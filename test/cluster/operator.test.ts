@@ -28,7 +28,7 @@ import { BaselineController } from "../../src/operator/controller.js";
 import { resolveProcPaths } from "../../src/procfs/paths.js";
 import { hostTestsUnavailable, REPO, runCli, Sandbox } from "../host/sandbox.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
-import { applyCrds, ownBaselines, repoCrds } from "./kube.js";
+import { applyCrds, ownBaselines, repoCrds, runningPod } from "./kube.js";
 import { waitFor } from "./process.js";
 
 const unavailable = hostTestsUnavailable("operator.test.ts");
@@ -61,17 +61,16 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
     await applyCrds(kc, await repoCrds(REPO));
     ns = await createNamespace(kc, "operator");
     const core = kc.makeApiClient(CoreV1Api);
-    const mk = async (name: string, labels: Record<string, string>) => {
-      const p = await core.createNamespacedPod({
-        namespace: ns,
-        body: {
+    const mk = (name: string, labels: Record<string, string>) =>
+      runningPod(
+        core,
+        ns,
+        {
           metadata: { name, labels },
           spec: { nodeName: NODE, containers: [{ name: "c", image: "example.invalid/x" }] },
         },
-      });
-      p.status = { phase: "Running", podIP: "10.235.0.1", podIPs: [{ ip: "10.235.0.1" }] };
-      return core.replaceNamespacedPodStatus({ namespace: ns, name, body: p });
-    };
+        "10.235.0.1",
+      );
     const web: V1Pod = await mk("web-0", { app: "web" });
     await mk("web-1", { app: "web" }); // selected, but no process: counted, not violating
     await mk("db-0", { app: "db" });
@@ -102,11 +101,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
       listen: [{ proto: "tcp", host: "0.0.0.0", port: 9999 }],
     });
     const uid = web.metadata?.uid as string;
-    box.cgroup(
-      "/sys/fs/cgroup/pids",
-      `${box.id}.slice/kubepods.slice/kubepods-pod${uid.replaceAll("-", "_")}.slice/cri-containerd-${"c".repeat(64)}.scope`,
-      proc.pid,
-    );
+    box.podCgroup(uid, proc.pid, "c".repeat(64));
 
     watcher = new ClusterWatcher(kc, [], { nodeName: NODE });
     controller = new BaselineController(kc, {

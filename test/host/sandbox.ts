@@ -156,6 +156,18 @@ export class Sandbox {
     return relative;
   }
 
+  /**
+   * Put `pid` in a systemd-driver kubepods cgroup (v1 pids hierarchy) that carries `podUid`,
+   * as a kubelet would; repeat with the same uid to add more processes to the same "container".
+   */
+  podCgroup(podUid: string, pid: number, containerId = "c".repeat(64)): void {
+    this.cgroup(
+      "/sys/fs/cgroup/pids",
+      `${this.id}.slice/kubepods.slice/kubepods-pod${podUid.replaceAll("-", "_")}.slice/cri-containerd-${containerId}.scope`,
+      pid,
+    );
+  }
+
   async cleanup(): Promise<void> {
     for (const child of this.#children) {
       if (child.exitCode === null && child.signalCode === null) {

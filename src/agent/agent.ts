@@ -7,7 +7,7 @@ import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
 import { buildObservation } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
-import type { Cidr } from "../core/cidr.js";
+import type { Cidr } from "../net/cidr.js";
 import { maskFinding, maskSocket } from "../core/mask.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObservationWriter } from "../kube/observations.js";

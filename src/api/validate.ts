@@ -5,8 +5,8 @@
  */
 import { type Document, isMap, isSeq, LineCounter, parseAllDocuments } from "yaml";
 import type { z } from "zod";
-import { parseIp } from "../core/address.js";
-import { cidrContains, parseCidr } from "../core/cidr.js";
+import { parseIp } from "../net/address.js";
+import { cidrContains, parseCidr } from "../net/cidr.js";
 import {
   NetworkBaseline,
   type NetworkBaseline as NetworkBaselineT,

@@ -3,7 +3,7 @@
  * whose local port is listening in the same namespace (on a matching or wildcard address) was
  * accepted, so its peer is a client (ingress); every other connected socket is ours (egress).
  */
-import { isUnspecified } from "./address.js";
+import { isUnspecified } from "../net/address.js";
 import type { Socket } from "./socket.js";
 
 export type Direction = "ingress" | "egress" | "listen" | "unconnected";

@@ -6,7 +6,7 @@
  */
 
 import type { Finding } from "./baseline/types.js";
-import { type Cidr, cidrContains } from "./cidr.js";
+import { type Cidr, cidrContains } from "../net/cidr.js";
 import type { Socket } from "./socket.js";
 
 export const MASKED_V4 = "x.x.x.x";

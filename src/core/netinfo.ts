@@ -3,7 +3,7 @@
  * /proc/net/ipv6_route, /proc/net/snmp and /proc/net/netstat. Malformed lines are
  * returned, never thrown.
  */
-import { decodeProcAddress, formatAddress } from "./address.js";
+import { decodeProcAddress, formatAddress } from "../net/address.js";
 import type { Malformed, ParseResult } from "./procnet.js";
 
 export interface InterfaceCounters {

@@ -2,9 +2,9 @@
  * Pure parsers for /proc/<pid>/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}. They take text and
  * return records plus the lines they could not read; they never throw on any input.
  */
-import { decodeProcAddress } from "./address.js";
+import { decodeProcAddress } from "../net/address.js";
 import type { Family, Protocol, Socket, TimerKind } from "./socket.js";
-import { datagramStateName, tcpStateName } from "./states.js";
+import { datagramStateName, tcpStateName } from "../net/states.js";
 
 /** A socket as read from one table, before it is joined with processes and namespaces. */
 export type KernelSocket = Omit<

@@ -3,7 +3,7 @@
  * snapshots and everything downstream. Field meanings are documented in docs/output.md;
  * keep them stable.
  */
-import type { SocketState } from "./states.js";
+import type { SocketState } from "../net/states.js";
 
 export type Protocol = "tcp" | "udp" | "raw" | "unix";
 export type Family = "inet" | "inet6" | "unix";

@@ -14,7 +14,7 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
-import { parseCidr } from "../../src/core/cidr.js";
+import { parseCidr } from "../../src/net/cidr.js";
 import { EventRecorder } from "../../src/kube/events.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
 import { resolveProcPaths } from "../../src/procfs/paths.js";

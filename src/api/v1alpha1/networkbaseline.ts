@@ -4,7 +4,7 @@
  * crds/socklens.io_networkbaselines.yaml.
  */
 import { z } from "zod";
-import { TCP_STATES } from "../../core/states.js";
+import { TCP_STATES } from "../../net/states.js";
 import {
   API_VERSION,
   Condition,

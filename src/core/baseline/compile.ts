@@ -11,7 +11,7 @@ import type {
   Peer,
   PortRange,
 } from "../../api/v1alpha1/networkbaseline.js";
-import { type Cidr, parseCidr } from "../cidr.js";
+import { type Cidr, parseCidr } from "../../net/cidr.js";
 import { describeSelector } from "./selector.js";
 
 export interface CompiledPeer {

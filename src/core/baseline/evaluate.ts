@@ -10,8 +10,8 @@
  * the pod and is not a peer.
  */
 import type { Listener, PortRange } from "../../api/v1alpha1/networkbaseline.js";
-import { formatAddress, isUnspecified, parseIp } from "../address.js";
-import { cidrContains } from "../cidr.js";
+import { formatAddress, isUnspecified, parseIp } from "../../net/address.js";
+import { cidrContains } from "../../net/cidr.js";
 import { directionOf, ListenerIndex } from "../direction.js";
 import type { Socket } from "../socket.js";
 import type { CompiledBaseline, CompiledPeer, CompiledRule } from "./compile.js";

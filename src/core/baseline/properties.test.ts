@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { NetworkBaseline } from "../../api/v1alpha1/networkbaseline.js";
 import { semanticProblems } from "../../api/validate.js";
 import type { Socket } from "../socket.js";
-import { TCP_STATES } from "../states.js";
+import { TCP_STATES } from "../../net/states.js";
 import { compileBaseline } from "./compile.js";
 import { evaluate } from "./evaluate.js";
 import { Learner } from "./learn.js";

@@ -1,9 +1,9 @@
 /** Flag parsing shared by the commands: one place that turns strings into typed filters. */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { type Cidr, parseCidr } from "../net/cidr.js";
 import { normalizeStateName, type SocketFilter } from "../core/filter.js";
 import type { Protocol } from "../core/socket.js";
+import { type Cidr, parseCidr } from "../net/cidr.js";
 import { ALL_STATE_NAMES } from "../net/states.js";
 import { resolveProcPaths } from "../procfs/paths.js";
 import { UsageError } from "./errors.js";

@@ -1,6 +1,7 @@
 /** Scope selection for `check` and `learn`: which sockets a baseline is about. */
 import { readlinkSync } from "node:fs";
-import { holderPids, matchesFilter, type SocketFilter } from "../core/filter.js";
+import { matchesFilter, type SocketFilter } from "../core/filter.js";
+import { attributeOrphans } from "../core/orphans.js";
 import type { Socket } from "../core/socket.js";
 import type { ProcPaths } from "../procfs/paths.js";
 import type { FilterFlags } from "./options.js";
@@ -62,15 +63,10 @@ export function parseScope(
     description: parts.join(", "),
     select(sockets) {
       if (!byOwner) return sockets.filter((s) => matchesFilter(s, filter));
-      // Sockets no process holds (TIME_WAIT) still belong to the owner's namespace: keep
-      // them when that namespace holds any of the owner's sockets.
+      // Sockets no process holds (TIME_WAIT) still belong to the owner's namespace.
       const owned = sockets.filter((s) => matchesFilter(s, filter));
-      // Only inet sockets say which namespace the owner lives in: a unix socketpair
-      // inherited from a parent (stdio) belongs to the parent's namespace.
-      const nets = new Set(owned.filter((s) => s.protocol !== "unix").map((s) => s.netns));
-      const orphans = sockets.filter(
-        (s) =>
-          holderPids(s).length === 0 && nets.has(s.netns) && (!filter.netns || filter.netns.has(s.netns)),
+      const orphans = (attributeOrphans(sockets, new Map([["owner", owned]])).get("owner") ?? []).filter(
+        (s) => !filter.netns || filter.netns.has(s.netns),
       );
       return [...owned, ...orphans];
     },

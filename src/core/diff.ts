@@ -4,8 +4,9 @@
  * Sockets are keyed by *scope* (container, else named namespace, else namespace inode) so the
  * same workload compares with itself across snapshots.
  */
-import { directionOf, ListenerIndex } from "./direction.js";
+import { ListenerIndex } from "./direction.js";
 import type { Socket } from "./socket.js";
+import { classifyTraffic, type Traffic } from "./traffic.js";
 
 export interface ListenerChange {
   scope: string;
@@ -55,61 +56,69 @@ export function scopeOf(s: Socket): string {
   return `netns:${s.netns}`;
 }
 
-function listenerMap(sockets: Socket[]): Map<string, Map<string, ListenerChange>> {
+/** Every scope's traffic, direction judged over the whole snapshot (a scope is a slice of it). */
+function trafficByScope(sockets: Socket[]): Map<string, Traffic> {
+  const index = new ListenerIndex(sockets);
+  const byScope = new Map<string, Socket[]>();
+  for (const s of sockets) {
+    const scope = scopeOf(s);
+    const list = byScope.get(scope);
+    if (list) list.push(s);
+    else byScope.set(scope, [s]);
+  }
+  return new Map([...byScope].map(([scope, list]) => [scope, classifyTraffic(list, index)]));
+}
+
+function listenerMap(traffic: Map<string, Traffic>): Map<string, Map<string, ListenerChange>> {
   // scope|proto|port → address → listener
   const out = new Map<string, Map<string, ListenerChange>>();
-  for (const s of sockets) {
-    const listening = s.state === "LISTEN" || (s.state === "UNCONN" && s.protocol === "udp");
-    if (!listening || s.protocol === "unix") continue;
-    const key = `${scopeOf(s)}|${s.protocol}|${s.localPort}`;
-    let byAddr = out.get(key);
-    if (!byAddr) {
-      byAddr = new Map();
-      out.set(key, byAddr);
+  for (const [scope, t] of traffic) {
+    for (const use of t.listeners) {
+      const protocol = use.first.protocol;
+      const key = `${scope}|${protocol}|${use.port}`;
+      let byAddr = out.get(key);
+      if (!byAddr) {
+        byAddr = new Map();
+        out.set(key, byAddr);
+      }
+      const l: ListenerChange = { scope, protocol, port: use.port, address: use.address };
+      if (use.process) l.process = use.process;
+      byAddr.set(use.address, l);
     }
-    const l: ListenerChange = {
-      scope: scopeOf(s),
-      protocol: s.protocol,
-      port: s.localPort,
-      address: s.localAddress,
-    };
-    if (s.process) l.process = s.process;
-    byAddr.set(s.localAddress, l);
   }
   return out;
 }
 
-function peerMap(sockets: Socket[]): Map<string, PeerChange> {
-  const listeners = new ListenerIndex(sockets);
+function peerMap(traffic: Map<string, Traffic>): Map<string, PeerChange> {
   const out = new Map<string, PeerChange>();
-  for (const s of sockets) {
-    if (s.protocol === "unix") continue;
-    const dir = directionOf(s, listeners);
-    if (dir !== "ingress" && dir !== "egress") continue;
-    const port = dir === "ingress" ? s.localPort : s.remotePort;
-    const p: PeerChange = {
-      scope: scopeOf(s),
-      direction: dir,
-      protocol: s.protocol,
-      peerAddress: s.remoteAddress,
-      port,
-    };
-    if (s.process) p.process = s.process;
-    const key = `${p.scope}|${dir}|${p.protocol}|${p.peerAddress}|${port}`;
-    if (!out.has(key)) out.set(key, p);
+  for (const [scope, t] of traffic) {
+    for (const use of t.peers) {
+      const p: PeerChange = {
+        scope,
+        direction: use.direction,
+        protocol: use.protocol,
+        peerAddress: use.address,
+        port: use.port,
+      };
+      if (use.first.process) p.process = use.first.process;
+      out.set(`${scope}|${use.direction}|${use.protocol}|${use.address}|${use.port}`, p);
+    }
   }
   return out;
 }
 
-function stateCounts(sockets: Socket[]): Map<string, number> {
+function stateCounts(traffic: Map<string, Traffic>): Map<string, number> {
   const out = new Map<string, number>();
-  for (const s of sockets) if (s.protocol === "tcp") out.set(s.state, (out.get(s.state) ?? 0) + 1);
+  for (const t of traffic.values())
+    for (const [state, n] of Object.entries(t.tcpStates)) out.set(state, (out.get(state) ?? 0) + n);
   return out;
 }
 
 export function diffSnapshots(before: Socket[], after: Socket[]): SnapshotDiff {
-  const lb = listenerMap(before);
-  const la = listenerMap(after);
+  const tb = trafficByScope(before);
+  const ta = trafficByScope(after);
+  const lb = listenerMap(tb);
+  const la = listenerMap(ta);
   const diff: SnapshotDiff = {
     listenersAdded: [],
     listenersRemoved: [],
@@ -136,13 +145,13 @@ export function diffSnapshots(before: Socket[], after: Socket[]): SnapshotDiff {
   }
   for (const [key, prev] of lb) if (!la.has(key)) diff.listenersRemoved.push(...prev.values());
 
-  const pb = peerMap(before);
-  const pa = peerMap(after);
+  const pb = peerMap(tb);
+  const pa = peerMap(ta);
   for (const [key, p] of pa) if (!pb.has(key)) diff.peersAdded.push(p);
   for (const [key, p] of pb) if (!pa.has(key)) diff.peersRemoved.push(p);
 
-  const cb = stateCounts(before);
-  const ca = stateCounts(after);
+  const cb = stateCounts(tb);
+  const ca = stateCounts(ta);
   for (const state of new Set([...cb.keys(), ...ca.keys()])) {
     const b = cb.get(state) ?? 0;
     const a = ca.get(state) ?? 0;
@@ -153,7 +162,7 @@ export function diffSnapshots(before: Socket[], after: Socket[]): SnapshotDiff {
 }
 
 /**
- * Any difference counts, state counts included (see docs/adr/0002-diff-exit-codes.md);
+ * Any difference counts, state counts included (see docs/adr/0002-diff-semantics.md);
  * `ignoreStateCounts` is for callers who only care about the service graph.
  */
 export function hasDifferences(d: SnapshotDiff, options: { ignoreStateCounts?: boolean } = {}): boolean {

@@ -1,5 +1,6 @@
 /** Socket filters for `scan` and scope selection for `check`/`learn`: pure predicates. */
 import type { Protocol, Socket } from "./socket.js";
+import { isListening } from "./traffic.js";
 
 export interface SocketFilter {
   listening?: boolean;
@@ -15,7 +16,7 @@ export interface SocketFilter {
 }
 
 export function matchesFilter(s: Socket, f: SocketFilter): boolean {
-  if (f.listening && s.state !== "LISTEN" && !(s.state === "UNCONN" && s.protocol !== "unix")) return false;
+  if (f.listening && !isListening(s)) return false;
   if (f.states && !f.states.has(s.state)) return false;
   if (f.protocols && !f.protocols.has(s.protocol)) return false;
   if (f.pids && !holderPids(s).some((p) => f.pids?.has(p))) return false;

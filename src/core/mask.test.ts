@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Finding } from "./baseline/types.js";
 import { parseCidr } from "../net/cidr.js";
+import type { Finding } from "./baseline/types.js";
 import { MASKED_V4, maskAddress, maskFinding } from "./mask.js";
 
 const masks = [parseCidr("10.20.0.0/16"), parseCidr("fd00::/8")];

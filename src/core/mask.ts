@@ -5,8 +5,8 @@
  * reader can still tell "some internal address" from "none".
  */
 
-import type { Finding } from "./baseline/types.js";
 import { type Cidr, cidrContains } from "../net/cidr.js";
+import type { Finding } from "./baseline/types.js";
 import type { Socket } from "./socket.js";
 
 export const MASKED_V4 = "x.x.x.x";

@@ -3,8 +3,8 @@
  * return records plus the lines they could not read; they never throw on any input.
  */
 import { decodeProcAddress } from "../net/address.js";
-import type { Family, Protocol, Socket, TimerKind } from "./socket.js";
 import { datagramStateName, tcpStateName } from "../net/states.js";
+import type { Family, Protocol, Socket, TimerKind } from "./socket.js";
 
 /** A socket as read from one table, before it is joined with processes and namespaces. */
 export type KernelSocket = Omit<

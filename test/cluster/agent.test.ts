@@ -14,9 +14,9 @@ import {
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
-import { parseCidr } from "../../src/net/cidr.js";
 import { EventRecorder } from "../../src/kube/events.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
+import { parseCidr } from "../../src/net/cidr.js";
 import { resolveProcPaths } from "../../src/procfs/paths.js";
 import { Telemetry } from "../../src/telemetry/otel.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "../host/sandbox.js";

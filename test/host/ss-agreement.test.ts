@@ -6,8 +6,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatAddress, parseIp } from "../../src/net/address.js";
 import type { Socket } from "../../src/core/socket.js";
+import { formatAddress, parseIp } from "../../src/net/address.js";
 import { hostTestsUnavailable, netnsInode, runCli, Sandbox } from "./sandbox.js";
 
 const unavailable = hostTestsUnavailable("ss-agreement.test.ts");

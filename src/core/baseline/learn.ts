@@ -12,9 +12,8 @@ import type {
   NetworkBaselineInput,
 } from "../../api/v1alpha1/networkbaseline.js";
 import { TCP_STATE_NAMES } from "../../api/v1alpha1/networkbaseline.js";
-import { directionOf, ListenerIndex } from "../direction.js";
 import type { Socket } from "../socket.js";
-import { isListening, isLoopback } from "./evaluate.js";
+import { baselinePeers, classifyTraffic } from "../traffic.js";
 
 export class Learner {
   readonly #listeners = new Map<string, Listener>();
@@ -27,33 +26,24 @@ export class Learner {
 
   observe(sockets: readonly Socket[]): void {
     this.observations++;
-    const index = new ListenerIndex(sockets);
-    const states = new Map<string, number>();
-    let listening = 0;
-    for (const s of sockets) {
-      if (s.protocol === "tcp") states.set(s.state, (states.get(s.state) ?? 0) + 1);
-      if (s.protocol !== "tcp" && s.protocol !== "udp") continue;
-      const protocol = s.protocol === "udp" ? "UDP" : "TCP";
-      if (isListening(s)) {
-        listening++;
-        const l: Listener = { port: s.localPort, protocol, address: s.localAddress };
-        if (s.process) l.process = s.process;
-        this.#listeners.set(`${protocol}|${s.localAddress}|${s.localPort}|${s.process ?? ""}`, l);
-        continue;
-      }
-      const dir = directionOf(s, index);
-      if ((dir !== "egress" && dir !== "ingress") || isLoopback(s.remoteAddress)) continue;
-      const map = dir === "egress" ? this.#egress : this.#ingress;
-      const port = dir === "egress" ? s.remotePort : s.localPort;
-      let ports = map.get(s.remoteAddress);
+    const traffic = classifyTraffic(sockets);
+    for (const use of traffic.listeners) {
+      const l: Listener = { port: use.port, protocol: use.protocol, address: use.address };
+      if (use.process) l.process = use.process;
+      this.#listeners.set(`${use.protocol}|${use.address}|${use.port}|${use.process ?? ""}`, l);
+    }
+    for (const use of baselinePeers(traffic)) {
+      const map = use.direction === "egress" ? this.#egress : this.#ingress;
+      let ports = map.get(use.address);
       if (!ports) {
         ports = new Set();
-        map.set(s.remoteAddress, ports);
+        map.set(use.address, ports);
       }
-      ports.add(`${port}/${protocol}`);
+      ports.add(`${use.port}/${use.transport}`);
     }
-    for (const [state, n] of states) this.#maxStates.set(state, Math.max(this.#maxStates.get(state) ?? 0, n));
-    this.#maxListeners = Math.max(this.#maxListeners, listening);
+    for (const [state, n] of Object.entries(traffic.tcpStates))
+      this.#maxStates.set(state, Math.max(this.#maxStates.get(state) ?? 0, n));
+    this.#maxListeners = Math.max(this.#maxListeners, traffic.listening);
   }
 
   /** The baseline that allows exactly what was observed. */

@@ -1,13 +1,11 @@
 /**
  * One node's evaluation: group the node's sockets by pod, find the baselines that select
  * each pod (same namespace, podSelector matches), and evaluate. Pure; the agent feeds it.
- *
- * Sockets no process holds (TIME_WAIT, …) carry no cgroup and so no pod UID: they belong
- * to the pod whose inet sockets live in the same network namespace. A hostNetwork pod's
- * namespace is the node's, which no pod owns, and a namespace two pods' sockets claim is
- * ambiguous: their orphans stay unattributed.
+ * Sockets no process holds (TIME_WAIT, …) go to the pod whose namespace they are in
+ * (src/core/orphans.ts); a hostNetwork pod's namespace is the node's, which no pod owns.
  */
 import type { ClusterIndex, ClusterPod } from "../cluster.js";
+import { attributeOrphans } from "../orphans.js";
 import type { Socket } from "../socket.js";
 import type { CompiledBaseline } from "./compile.js";
 import { evaluate } from "./evaluate.js";
@@ -28,36 +26,22 @@ export interface NodeEvaluation {
   socketsByPod: Map<string, { pod: ClusterPod; sockets: Socket[] }>;
 }
 
-const AMBIGUOUS = "";
-
 export function groupByPod(
   sockets: Socket[],
   index: ClusterIndex,
 ): Map<string, { pod: ClusterPod; sockets: Socket[] }> {
   const groups = new Map<string, { pod: ClusterPod; sockets: Socket[] }>();
-  const podOfNetns = new Map<number, string>();
   for (const s of sockets) {
     if (!s.pod) continue;
     const pod = index.podByUid(s.pod.uid);
     if (!pod) continue;
-    let g = groups.get(pod.uid);
-    if (!g) {
-      g = { pod, sockets: [] };
-      groups.set(pod.uid, g);
-    }
-    g.sockets.push(s);
-    // Only inet sockets say where the pod lives: a unix socketpair inherited from a parent
-    // (stdio of a process started by a runtime) belongs to the parent's namespace.
-    if (!pod.hostNetwork && s.protocol !== "unix") {
-      const prev = podOfNetns.get(s.netns);
-      podOfNetns.set(s.netns, prev === undefined || prev === pod.uid ? pod.uid : AMBIGUOUS);
-    }
+    const g = groups.get(pod.uid);
+    if (g) g.sockets.push(s);
+    else groups.set(pod.uid, { pod, sockets: [s] });
   }
-  for (const s of sockets) {
-    if (s.pod || s.pid !== undefined) continue;
-    const uid = podOfNetns.get(s.netns);
-    if (uid && uid !== AMBIGUOUS) groups.get(uid)?.sockets.push(s);
-  }
+  const owned = new Map([...groups].map(([uid, g]) => [uid, g.sockets]));
+  const orphans = attributeOrphans(sockets, owned, (uid) => !groups.get(uid)?.pod.hostNetwork);
+  for (const [uid, list] of orphans) groups.get(uid)?.sockets.push(...list);
   return groups;
 }
 

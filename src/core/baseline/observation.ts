@@ -6,9 +6,10 @@
 import type { Listener } from "../../api/v1alpha1/networkbaseline.js";
 import { MAX_PEERS } from "../../api/v1alpha1/networkobservation.js";
 import type { ClusterPod } from "../cluster.js";
-import { directionOf, ListenerIndex } from "../direction.js";
 import type { Socket } from "../socket.js";
-import { findingKey, isListening, isLoopback } from "./evaluate.js";
+import { baselinePeers, classifyTraffic } from "../traffic.js";
+import { findingKey } from "./evaluate.js";
+import { identityText } from "./explain.js";
 import type { Finding } from "./types.js";
 
 const MAX_LISTENERS = 64;
@@ -57,52 +58,39 @@ export function buildObservation(
   const tcpStates: Record<string, number> = {};
   let truncated = false;
   for (const { sockets } of pods) {
-    const index = new ListenerIndex(sockets);
-    const states: Record<string, number> = {};
-    for (const s of sockets) {
-      if (s.protocol === "tcp") states[s.state] = (states[s.state] ?? 0) + 1;
-      if (s.protocol !== "tcp" && s.protocol !== "udp") continue;
-      const protocol = s.protocol === "udp" ? "UDP" : "TCP";
-      if (isListening(s)) {
-        const key = `${protocol}|${s.localAddress}|${s.localPort}`;
-        if (listeners.size < MAX_LISTENERS || listeners.has(key))
-          listeners.set(key, {
-            port: s.localPort,
-            protocol,
-            address: s.localAddress,
-            ...(s.process ? { process: s.process } : {}),
-          });
-        else truncated = true;
-        continue;
-      }
-      const dir = directionOf(s, index);
-      if ((dir !== "egress" && dir !== "ingress") || isLoopback(s.remoteAddress)) continue;
-      const port = dir === "egress" ? s.remotePort : s.localPort;
-      const key = `${s.remoteAddress}|${port}|${protocol}`;
-      const map = peers[dir];
+    const traffic = classifyTraffic(sockets);
+    for (const use of traffic.listeners) {
+      // One entry per bind address; the last process seen on it names it.
+      const key = `${use.protocol}|${use.address}|${use.port}`;
+      if (listeners.size < MAX_LISTENERS || listeners.has(key))
+        listeners.set(key, {
+          port: use.port,
+          protocol: use.protocol,
+          address: use.address,
+          ...(use.process ? { process: use.process } : {}),
+        });
+      else truncated = true;
+    }
+    for (const use of baselinePeers(traffic)) {
+      const key = `${use.address}|${use.port}|${use.transport}`;
+      const map = peers[use.direction];
       const prev = map.get(key);
-      if (prev) prev.count++;
+      if (prev) prev.count += use.count;
       else if (map.size < MAX_PEERS) {
-        const r = s.remote;
-        const identity = r
-          ? r.kind === "external"
-            ? "external"
-            : r.kind === "node"
-              ? `node ${r.name}`
-              : `${r.kind} ${r.namespace}/${r.name}`
-          : undefined;
+        const remote = use.first.remote;
         map.set(key, {
-          address: s.remoteAddress,
-          port,
-          protocol,
-          ...(identity ? { identity } : {}),
+          address: use.address,
+          port: use.port,
+          protocol: use.transport,
+          ...(remote ? { identity: identityText(remote) } : {}),
           firstSeen: at,
           lastSeen: at,
-          count: 1,
+          count: use.count,
         });
       } else truncated = true;
     }
-    for (const [state, n] of Object.entries(states)) tcpStates[state] = Math.max(tcpStates[state] ?? 0, n);
+    for (const [state, n] of Object.entries(traffic.tcpStates))
+      tcpStates[state] = Math.max(tcpStates[state] ?? 0, n);
   }
   const violations: Record<string, number> = {};
   const seen = new Set<string>();

@@ -38,8 +38,11 @@ export interface IdentityResolver {
   serviceBackends?(namespace: string, name: string): { addresses: string[] } | undefined;
 }
 
-/** What one evaluation looks at: the sockets of one pod (agent) or one scope (CLI). */
-export interface Observation {
+/**
+ * What one evaluation looks at: the sockets of one pod (agent) or one scope (CLI). Not to be
+ * confused with a NetworkObservation, the object an agent writes about a baseline.
+ */
+export interface EvaluationScope {
   /** Human name of the scope, e.g. "pod shop/web-7d9" or "netns 4026531840 (blue)". */
   scope: string;
   pod?: PodInfo;

@@ -3,9 +3,7 @@
  * compiled once per generation. An invalid one is skipped with a reason a human can act
  * on (logged once per generation); marking it Ready=False is the operator's job.
  */
-
-import { NetworkBaseline } from "../api/v1alpha1/networkbaseline.js";
-import { formatPath, semanticProblems } from "../api/validate.js";
+import { parseBaseline } from "../api/parse.js";
 import { type CompiledBaseline, compileBaseline } from "../core/baseline/compile.js";
 
 export class BaselineCache {
@@ -18,10 +16,14 @@ export class BaselineCache {
     const seen = new Set<string>();
     for (const raw of objects) {
       const meta =
-        (raw as { metadata?: { namespace?: string; name?: string; uid?: string; resourceVersion?: string } })
-          .metadata ?? {};
+        (
+          raw as {
+            metadata?: { namespace?: string; name?: string; generation?: number; resourceVersion?: string };
+          }
+        ).metadata ?? {};
       const id = `${meta.namespace}/${meta.name}`;
-      const version = meta.resourceVersion ?? "";
+      // generation moves only with the spec; a status write must not recompile or re-log.
+      const version = String(meta.generation ?? meta.resourceVersion ?? "");
       seen.add(id);
       let entry = this.#compiled.get(id);
       if (!entry || entry.version !== version) {
@@ -37,13 +39,7 @@ export class BaselineCache {
   }
 
   #compile(raw: unknown): { baseline?: CompiledBaseline; problem?: string } {
-    const parsed = NetworkBaseline.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return { problem: `${formatPath(issue?.path ?? [])}: ${issue?.message ?? "invalid"}` };
-    }
-    const [semantic] = semanticProblems(parsed.data);
-    if (semantic) return { problem: `${formatPath(semantic.path)}: ${semantic.message}` };
-    return { baseline: compileBaseline(parsed.data) };
+    const parsed = parseBaseline(raw);
+    return parsed.ok ? { baseline: compileBaseline(parsed.baseline) } : { problem: parsed.problem };
   }
 }

@@ -3,6 +3,8 @@
  * place (UpperCamelCase, as Kubernetes API conventions ask), and a pure helper that only
  * moves lastTransitionTime when a condition's status really changes.
  */
+import type { Condition } from "./v1alpha1/common.js";
+
 export const ConditionType = {
   Ready: "Ready",
   Learning: "Learning",
@@ -28,14 +30,7 @@ export const Reason = {
   NoObservations: "NoObservations",
 } as const;
 
-export interface Condition {
-  type: string;
-  status: "True" | "False" | "Unknown";
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+export type { Condition } from "./v1alpha1/common.js";
 
 /** Set `next` in `conditions`, keeping lastTransitionTime when the status did not change. */
 export function setCondition(

@@ -237,7 +237,7 @@ export async function learnCommand(
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 5s`);
   const paths = resolveProcPaths({}, io.env);
-  const { cluster, target, scope, description } = await resolveTarget(values, io, paths);
+  const { target, scope, description } = await resolveTarget(values, io, paths);
   const learner = new Learner();
   const started = clock.now();
   const deadline = started.getTime() + duration;

@@ -2,7 +2,8 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Document } from "yaml";
-import type { NetworkBaselineInput } from "../api/v1alpha1/networkbaseline.js";
+import { GROUP, VERSION } from "../api/v1alpha1/common.js";
+import { type NetworkBaselineInput, PLURAL } from "../api/v1alpha1/networkbaseline.js";
 import { baselineFromLearned, type LearnedState } from "../core/baseline/export.js";
 import { kubeConfigFrom } from "./cluster.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
@@ -45,9 +46,9 @@ export async function baselineCommand(args: string[], io: CliIO): Promise<number
   };
   try {
     obj = (await kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-      group: "socklens.io",
-      version: "v1alpha1",
-      plural: "networkbaselines",
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
       namespace,
       name,
     })) as typeof obj;

@@ -1,14 +1,11 @@
 /**
- * Fetch a ClusterSnapshot from the Kubernetes API: one list per kind. The CLI uses it once
- * (`--kubeconfig`); the agent will keep the same data current with informers.
+ * Fetch a ClusterSnapshot from the Kubernetes API: one list per kind (src/kube/kinds.ts). The
+ * CLI uses it once (`--kubeconfig`); the agent keeps the same objects current with informers
+ * (src/kube/watcher.ts) and converts them with the same snapshotFromObjects.
  * A kind we may not list (RBAC) is left empty and reported, never fatal: the matcher then
  * answers CannotEvaluateOffline for rules that needed it.
  */
 import {
-  AppsV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  DiscoveryV1Api,
   KubeConfig,
   type V1EndpointSlice,
   type V1Job,
@@ -20,6 +17,7 @@ import {
   type V1Service,
 } from "@kubernetes/client-node";
 import type { ClusterPod, ClusterSnapshot, OwnerRef } from "../core/cluster.js";
+import { CLUSTER_KINDS, makeApis } from "./kinds.js";
 
 export function loadKubeConfig(path: string | undefined, context?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -75,34 +73,32 @@ export async function fetchClusterSnapshot(
   kc: KubeConfig,
   options: { nodeName?: string } = {},
 ): Promise<FetchResult> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const batch = kc.makeApiClient(BatchV1Api);
+  const apis = makeApis(kc);
   const missing: string[] = [];
-  const attempt = async <T>(kind: string, f: () => Promise<T[]>): Promise<T[]> => {
+  const attempt = async <K extends keyof ClusterObjects>(field: K): Promise<ClusterObjects[K]> => {
+    const kind = CLUSTER_KINDS[field];
     try {
-      return await f();
+      const selector = field === "pods" && options.nodeName ? `spec.nodeName=${options.nodeName}` : undefined;
+      return (await kind.list(apis, selector)).items as ClusterObjects[K];
     } catch (err) {
       const code = (err as { code?: number }).code;
       // Only "not allowed" and "not served" are survivable: anything else (the server is
       // down, a bad kubeconfig) must be said loudly by the caller.
       if (code === 403 || code === 404) {
-        missing.push(`${kind} (HTTP ${code})`);
-        return [];
+        missing.push(`${kind.name} (HTTP ${code})`);
+        return [] as ClusterObjects[K];
       }
       throw err;
     }
   };
-  const podSelector = options.nodeName ? { fieldSelector: `spec.nodeName=${options.nodeName}` } : {};
   const [pods, services, namespaces, slices, nodes, replicaSets, jobs] = await Promise.all([
-    attempt("pods", async () => (await core.listPodForAllNamespaces(podSelector)).items),
-    attempt("services", async () => (await core.listServiceForAllNamespaces()).items),
-    attempt("namespaces", async () => (await core.listNamespace()).items),
-    attempt("endpointslices", async () => (await discovery.listEndpointSliceForAllNamespaces()).items),
-    attempt("nodes", async () => (await core.listNode()).items),
-    attempt("replicasets", async () => (await apps.listReplicaSetForAllNamespaces()).items),
-    attempt("jobs", async () => (await batch.listJobForAllNamespaces()).items),
+    attempt("pods"),
+    attempt("services"),
+    attempt("namespaces"),
+    attempt("slices"),
+    attempt("nodes"),
+    attempt("replicaSets"),
+    attempt("jobs"),
   ]);
   const snapshot = snapshotFromObjects({ pods, services, namespaces, slices, nodes, replicaSets, jobs });
   return { snapshot, missing };

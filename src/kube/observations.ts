@@ -3,6 +3,8 @@
  * update in one idempotent call, and no conflict with other writers of other fields.
  */
 import { type KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
+import { API_VERSION, GROUP } from "../api/v1alpha1/common.js";
+import { KIND } from "../api/v1alpha1/networkobservation.js";
 import type { ObservationSpec } from "../core/baseline/observation.js";
 import { observationName } from "../core/baseline/observation.js";
 
@@ -19,14 +21,14 @@ export class ObservationWriter {
     try {
       await this.#api.patch(
         {
-          apiVersion: "socklens.io/v1alpha1",
-          kind: "NetworkObservation",
+          apiVersion: API_VERSION,
+          kind: KIND,
           metadata: {
             name: observationName(spec.baseline, spec.nodeName),
             namespace,
             labels: {
-              "socklens.io/baseline": spec.baseline.slice(0, 63),
-              "socklens.io/node": spec.nodeName.slice(0, 63),
+              [`${GROUP}/baseline`]: spec.baseline.slice(0, 63),
+              [`${GROUP}/node`]: spec.nodeName.slice(0, 63),
             },
           },
           spec,

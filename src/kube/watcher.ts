@@ -6,11 +6,7 @@
  * ClusterIndex is rebuilt lazily, at most once per scan.
  */
 import {
-  AppsV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
+  type CoreV1Api,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
@@ -19,8 +15,10 @@ import {
   type V1Pod,
   Watch,
 } from "@kubernetes/client-node";
+import { PLURAL as BASELINES } from "../api/v1alpha1/networkbaseline.js";
 import { ClusterIndex } from "../core/cluster.js";
 import { type ClusterObjects, snapshotFromObjects } from "./cluster.js";
+import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "./kinds.js";
 
 export interface Watched {
   name: string;
@@ -43,7 +41,8 @@ export function resilientInformer<T extends KubernetesObject>(
   name: string,
   path: string,
   list: () => Promise<KubernetesListObject<T>>,
-  onChange: () => void,
+  /** Called with the object on add/update/delete, and without one after each (re)list. */
+  onChange: (obj?: T) => void,
   o: Required<WatchOptions>,
   fieldSelector?: string,
 ): Watched {
@@ -64,7 +63,7 @@ export function resilientInformer<T extends KubernetesObject>(
       await informer.stop();
     },
   };
-  for (const verb of ["add", "update", "delete"] as const) informer.on(verb, onChange);
+  for (const verb of ["add", "update", "delete"] as const) informer.on(verb, (obj: T) => onChange(obj));
   // "connect" fires before the list; start() resolves after it: that is "synced".
   const start = () =>
     informer.start().then(
@@ -156,68 +155,29 @@ export class ClusterWatcher {
     options: ClusterWatcherOptions = {},
   ) {
     const o = watchDefaults(options);
-    const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
-    const apps = kc.makeApiClient(AppsV1Api);
-    const batch = kc.makeApiClient(BatchV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const apis = makeApis(kc);
     const dirty = () => {
       this.#dirty = true;
     };
     // With a node name, watch only this node's pods (as Inspektor Gadget does) and look up
     // peers on other nodes by IP when a socket needs them; without one, watch every pod.
     const nodeSelector = options.nodeName ? `spec.nodeName=${options.nodeName}` : undefined;
-    if (options.nodeName) this.#remote = new RemotePods(core, dirty);
+    if (options.nodeName) this.#remote = new RemotePods(apis.core, dirty);
+    const watch = (kind: Kind, fieldSelector?: string) =>
+      resilientInformer(
+        kc,
+        kind.name,
+        kind.path,
+        () => kind.list(apis, fieldSelector),
+        dirty,
+        o,
+        fieldSelector,
+      );
     this.#watched = [
-      resilientInformer(
-        kc,
-        "pods",
-        "/api/v1/pods",
-        () => core.listPodForAllNamespaces(nodeSelector ? { fieldSelector: nodeSelector } : {}),
-        dirty,
-        o,
-        nodeSelector,
+      ...Object.values(CLUSTER_KINDS).map((kind) =>
+        watch(kind as Kind, kind === CLUSTER_KINDS.pods ? nodeSelector : undefined),
       ),
-      resilientInformer(
-        kc,
-        "services",
-        "/api/v1/services",
-        () => core.listServiceForAllNamespaces(),
-        dirty,
-        o,
-      ),
-      resilientInformer(kc, "namespaces", "/api/v1/namespaces", () => core.listNamespace(), dirty, o),
-      resilientInformer(
-        kc,
-        "endpointslices",
-        "/apis/discovery.k8s.io/v1/endpointslices",
-        () => discovery.listEndpointSliceForAllNamespaces(),
-        dirty,
-        o,
-      ),
-      resilientInformer(kc, "nodes", "/api/v1/nodes", () => core.listNode(), dirty, o),
-      resilientInformer(
-        kc,
-        "replicasets",
-        "/apis/apps/v1/replicasets",
-        () => apps.listReplicaSetForAllNamespaces(),
-        dirty,
-        o,
-      ),
-      resilientInformer(kc, "jobs", "/apis/batch/v1/jobs", () => batch.listJobForAllNamespaces(), dirty, o),
-      resilientInformer(
-        kc,
-        "networkbaselines",
-        "/apis/socklens.io/v1alpha1/networkbaselines",
-        () =>
-          custom.listClusterCustomObject({
-            group: "socklens.io",
-            version: "v1alpha1",
-            plural: "networkbaselines",
-          }) as Promise<KubernetesListObject<KubernetesObject>>,
-        dirty,
-        o,
-      ),
+      watch(customKind(BASELINES)),
     ];
   }
 
@@ -228,7 +188,7 @@ export class ClusterWatcher {
   /** True once pods and baselines have been listed at least once. */
   get synced(): boolean {
     return this.#watched
-      .filter((w) => w.name === "pods" || w.name === "networkbaselines")
+      .filter((w) => w.name === CLUSTER_KINDS.pods.name || w.name === BASELINES)
       .every((w) => w.synced);
   }
 
@@ -242,16 +202,16 @@ export class ClusterWatcher {
 
   index(): ClusterIndex {
     if (this.#dirty || !this.#index) {
-      const local = this.#items<V1Pod>("pods");
+      const local = this.#items<V1Pod>(CLUSTER_KINDS.pods.name);
       const localUids = new Set(local.map((p) => p.metadata?.uid));
       const objects: ClusterObjects = {
         pods: [...local, ...(this.#remote?.pods() ?? []).filter((p) => !localUids.has(p.metadata?.uid))],
-        services: this.#items("services"),
-        namespaces: this.#items("namespaces"),
-        slices: this.#items("endpointslices"),
-        nodes: this.#items("nodes"),
-        replicaSets: this.#items("replicasets"),
-        jobs: this.#items("jobs"),
+        services: this.#items(CLUSTER_KINDS.services.name),
+        namespaces: this.#items(CLUSTER_KINDS.namespaces.name),
+        slices: this.#items(CLUSTER_KINDS.slices.name),
+        nodes: this.#items(CLUSTER_KINDS.nodes.name),
+        replicaSets: this.#items(CLUSTER_KINDS.replicaSets.name),
+        jobs: this.#items(CLUSTER_KINDS.jobs.name),
       };
       this.#index = new ClusterIndex(snapshotFromObjects(objects), this.hostAddresses);
       this.#dirty = false;
@@ -272,7 +232,7 @@ export class ClusterWatcher {
   }
 
   baselines(): unknown[] {
-    return this.#items("networkbaselines");
+    return this.#items(BASELINES);
   }
 
   async stop(): Promise<void> {

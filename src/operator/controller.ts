@@ -1,27 +1,36 @@
 /**
- * The NetworkBaseline controller: level-triggered. Any change to a baseline, to an
- * observation of it, or to a pod in its namespace queues the baseline's key; reconciling a
- * key re-reads the current state from the caches, computes the status, and writes it
- * through /status only when it differs. Observations older than `staleAfterMs` are from
- * nodes that stopped reporting and are ignored.
+ * The NetworkBaseline controller: level-triggered, as controller-runtime's. A change queues
+ * only the keys it can affect: a baseline its own key, an observation its baseline's key, a
+ * pod the baselines of its namespace (a relist queues everything). Reconciling a key
+ * re-reads the current state from the caches, computes the status, writes it through
+ * /status only when it differs, and returns a result: `requeueAfterMs` asks for a timed
+ * wake-up (the end of a learning window), a thrown error a rate-limited retry.
+ * Observations older than `staleAfterMs` are from nodes that stopped reporting and are ignored.
  */
 import {
-  CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
-  type KubernetesListObject,
   type KubernetesObject,
   type V1Pod,
 } from "@kubernetes/client-node";
 import { ConditionType, Reason } from "../api/conditions.js";
-import { parseDuration } from "../api/v1alpha1/common.js";
+import { API_VERSION, GROUP, parseDuration, VERSION } from "../api/v1alpha1/common.js";
+import { KIND as BASELINE_KIND, PLURAL as BASELINES } from "../api/v1alpha1/networkbaseline.js";
+import { PLURAL as OBSERVATIONS } from "../api/v1alpha1/networkobservation.js";
 import { baselineFromLearned } from "../core/baseline/export.js";
 import type { EventRecorder } from "../kube/events.js";
+import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "../kube/kinds.js";
 import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
 import { KeyQueue } from "./queue.js";
 import { type BaselineStatus, desiredStatus, type ObservationSummary, sameStatus } from "./status.js";
 
-const GROUP = { group: "socklens.io", version: "v1alpha1" } as const;
+const BASELINE_API = { group: GROUP, version: VERSION, plural: BASELINES } as const;
+
+/** What one reconcile did, and whether it wants a timed wake-up (controller-runtime's Result). */
+export interface ReconcileResult {
+  outcome: "gone" | "unchanged" | "written" | "promoted";
+  requeueAfterMs?: number;
+}
 
 interface Baseline extends KubernetesObject {
   spec?: { podSelector?: unknown; mode?: string };
@@ -54,37 +63,24 @@ export class BaselineController {
     this.#o = options;
     const w = watchDefaults(options);
     this.#custom = kc.makeApiClient(CustomObjectsApi);
-    const core = kc.makeApiClient(CoreV1Api);
-    const list = (plural: string) => () =>
-      this.#custom.listClusterCustomObject({ ...GROUP, plural }) as Promise<
-        KubernetesListObject<KubernetesObject>
-      >;
+    const apis = makeApis(kc);
     const enqueueAll = () => {
       for (const b of this.#baselines?.list() ?? []) this.queue.add(keyOf(b));
     };
-    this.#baselines = resilientInformer(
-      kc,
-      "networkbaselines",
-      "/apis/socklens.io/v1alpha1/networkbaselines",
-      list("networkbaselines"),
-      enqueueAll,
-      w,
-    );
-    this.#observations = resilientInformer(
-      kc,
-      "networkobservations",
-      "/apis/socklens.io/v1alpha1/networkobservations",
-      list("networkobservations"),
-      enqueueAll,
-      w,
-    );
-    this.#pods = resilientInformer(
-      kc,
-      "pods",
-      "/api/v1/pods",
-      () => core.listPodForAllNamespaces(),
-      enqueueAll,
-      w,
+    const enqueueNamespace = (namespace: string | undefined) => {
+      for (const b of this.#baselines?.list() ?? [])
+        if (b.metadata?.namespace === namespace) this.queue.add(keyOf(b));
+    };
+    const watch = (kind: Kind, onChange: (obj?: KubernetesObject) => void) =>
+      resilientInformer(kc, kind.name, kind.path, () => kind.list(apis), onChange, w);
+    this.#baselines = watch(customKind(BASELINES), (b) => (b ? this.queue.add(keyOf(b)) : enqueueAll()));
+    this.#observations = watch(customKind(OBSERVATIONS), (o) => {
+      const baseline = (o as Observation | undefined)?.spec?.baseline;
+      if (!o) enqueueAll();
+      else if (baseline) this.queue.add(`${o.metadata?.namespace}/${baseline}`);
+    });
+    this.#pods = watch(CLUSTER_KINDS.pods as Kind, (p) =>
+      p ? enqueueNamespace(p.metadata?.namespace) : enqueueAll(),
     );
   }
 
@@ -92,13 +88,13 @@ export class BaselineController {
     return this.#baselines.synced && this.#observations.synced && this.#pods.synced;
   }
 
-  /** Reconcile one key. Returns what happened, for tests and logs. */
-  async reconcile(key: string): Promise<"gone" | "unchanged" | "written" | "promoted"> {
+  /** Reconcile one key: what happened, and when to look again. Throws to ask for a retry. */
+  async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split("/") as [string, string];
     const b = this.#baselines
       .list()
       .find((x) => x.metadata?.namespace === namespace && x.metadata?.name === name) as Baseline | undefined;
-    if (!b) return "gone";
+    if (!b) return { outcome: "gone" };
     const now = (this.#o.now ?? (() => new Date()))();
     const staleBefore = now.getTime() - (this.#o.staleAfterMs ?? 5 * 60_000);
     const observations: ObservationSummary[] = (this.#observations.list() as Observation[])
@@ -136,24 +132,24 @@ export class BaselineController {
       this.#o.autoPromote &&
       status.learned
     ) {
-      return this.#promote(b, status.learned, namespace, name);
+      return { outcome: await this.#promote(b, status.learned, namespace, name) };
     }
+    const result: ReconcileResult = { outcome: "unchanged" };
     if (learning?.reason === Reason.LearningMode) {
       // RequeueAfter: wake up when learning.duration has passed, even if nothing changes.
       const left = learningLeftMs(b, now);
-      if (left !== undefined && left > 0) this.queue.addAfter(key, left + 1000);
+      if (left !== undefined && left > 0) result.requeueAfterMs = left + 1000;
     }
-    if (sameStatus(status, b.status)) return "unchanged";
+    if (sameStatus(status, b.status)) return result;
     await this.#custom.patchNamespacedCustomObjectStatus({
-      ...GROUP,
-      plural: "networkbaselines",
+      ...BASELINE_API,
       namespace,
       name,
       body: [{ op: "add", path: "/status", value: status }],
     });
     this.stats.written++;
     // An invalid spec is also said where `kubectl describe nbl` and event tooling look:
-    // once per generation, when Ready turns False.
+    // when Ready turns False, and again when a new generation is still invalid.
     const ready = status.conditions.find((c) => c.type === ConditionType.Ready);
     const wasReady = b.status?.conditions?.find((c) => c.type === ConditionType.Ready);
     if (
@@ -162,8 +158,8 @@ export class BaselineController {
     ) {
       await this.#o.recorder?.record({
         regarding: {
-          apiVersion: "socklens.io/v1alpha1",
-          kind: "NetworkBaseline",
+          apiVersion: API_VERSION,
+          kind: BASELINE_KIND,
           namespace,
           name,
           ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
@@ -174,7 +170,7 @@ export class BaselineController {
         key: `${b.metadata?.uid}|${ready.reason}|${ready.observedGeneration}`,
       });
     }
-    return "written";
+    return { ...result, outcome: "written" };
   }
 
   /**
@@ -189,8 +185,7 @@ export class BaselineController {
   ): Promise<"promoted"> {
     const promoted = baselineFromLearned(b as never, learned as never);
     await this.#custom.patchNamespacedCustomObject({
-      ...GROUP,
-      plural: "networkbaselines",
+      ...BASELINE_API,
       namespace,
       name,
       body: [{ op: "replace", path: "/spec", value: promoted.spec }],
@@ -198,8 +193,8 @@ export class BaselineController {
     this.stats.promoted++;
     await this.#o.recorder?.record({
       regarding: {
-        apiVersion: "socklens.io/v1alpha1",
-        kind: "NetworkBaseline",
+        apiVersion: API_VERSION,
+        kind: BASELINE_KIND,
         namespace,
         name,
         ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
@@ -218,8 +213,9 @@ export class BaselineController {
       const key = await this.queue.next(signal);
       if (key === undefined) break;
       try {
-        await this.reconcile(key);
+        const { requeueAfterMs } = await this.reconcile(key);
         this.queue.forget(key);
+        if (requeueAfterMs !== undefined) this.queue.addAfter(key, requeueAfterMs);
       } catch (err) {
         this.stats.failed++;
         const delay = this.queue.retry(key);

@@ -3,67 +3,46 @@
  * its namespace and the NetworkObservations the agents wrote for it. Pure: the controller
  * reads, calls this, and writes the result through /status only when it changed.
  */
-import { type Condition, ConditionType, Reason, setCondition } from "../api/conditions.js";
+import { ConditionType, Reason, setCondition } from "../api/conditions.js";
+import { parseBaseline } from "../api/parse.js";
 import { parseDuration } from "../api/v1alpha1/common.js";
-import { NetworkBaseline } from "../api/v1alpha1/networkbaseline.js";
-import { formatPath, semanticProblems } from "../api/validate.js";
+import {
+  type Learned,
+  type LearnedPeer,
+  type Listener,
+  MAX_LEARNED_PEERS,
+  MAX_LISTENERS,
+  type NetworkBaselineStatus,
+} from "../api/v1alpha1/networkbaseline.js";
+import type { NetworkObservationSpec } from "../api/v1alpha1/networkobservation.js";
 import { selectorMatches } from "../core/baseline/selector.js";
 
-export interface LearnedPeer {
-  address: string;
-  port: number;
-  protocol: "TCP" | "UDP";
-  firstSeen?: string;
-  lastSeen?: string;
-}
+/** The status fields the operator always writes. */
+export type BaselineStatus = NetworkBaselineStatus &
+  Required<Pick<NetworkBaselineStatus, "conditions" | "matchedPods">> & {
+    violations: NonNullable<NetworkBaselineStatus["violations"]> & { byRule: Record<string, number> };
+    learned?: Required<Learned>;
+  };
 
-export interface LearnedListener {
-  port: number | string;
-  protocol?: "TCP" | "UDP";
-  address?: string;
-  process?: string;
-}
-
-export interface Learned {
-  listeners: LearnedListener[];
-  egress: LearnedPeer[];
-  ingress: LearnedPeer[];
-}
-
-export interface BaselineStatus {
-  observedGeneration?: number;
-  conditions: Condition[];
-  matchedPods: number;
-  violations: { total: number; lastTime?: string; byRule: Record<string, number> };
-  learned?: Learned;
-}
-
-export interface ObservationSummary {
-  nodeName: string;
-  windowEnd: string;
-  /** Active findings by rule at windowEnd. */
-  violations: Record<string, number>;
-  listeners?: LearnedListener[];
-  egress?: LearnedPeer[];
-  ingress?: LearnedPeer[];
-}
-
-// The CRD's bounds on status.learned.
-const MAX_LEARNED_LISTENERS = 64;
-const MAX_LEARNED_PEERS = 256;
+/**
+ * What the operator reads of one NetworkObservation: its node, window end and findings, and
+ * its peers only as far as status.learned keeps them (an ObservedPeer is a LearnedPeer).
+ */
+export type ObservationSummary = Pick<NetworkObservationSpec, "nodeName" | "windowEnd" | "violations"> &
+  Partial<Pick<NetworkObservationSpec, "listeners">> & { egress?: LearnedPeer[]; ingress?: LearnedPeer[] };
 
 /** Union of what was learned before and what the observations show now, bounded. */
 export function mergeLearned(
-  previous: Partial<Learned> | undefined,
+  previous: Learned | undefined,
   observations: ObservationSummary[],
-): Learned {
-  const listeners = new Map<string, LearnedListener>();
+): Required<Learned> {
+  const listeners = new Map<string, Listener>();
   for (const l of [...(previous?.listeners ?? []), ...observations.flatMap((o) => o.listeners ?? [])]) {
     // A masked bind address (x.x.x.x) is not an IP the CRD accepts: learn the port without it.
     const { address, ...rest } = l;
-    const entry: LearnedListener = address && /^[0-9a-fA-F:.]+$/.test(address) ? l : rest;
+    const entry: Listener = address && /^[0-9a-fA-F:.]+$/.test(address) ? l : rest;
     const key = `${entry.protocol ?? "TCP"}|${entry.address ?? ""}|${entry.port}|${entry.process ?? ""}`;
-    if (!listeners.has(key) && listeners.size < MAX_LEARNED_LISTENERS) listeners.set(key, entry);
+    if (!listeners.has(key) && listeners.size < MAX_LISTENERS) listeners.set(key, entry);
   }
   const peers = (prev: LearnedPeer[] | undefined, seen: LearnedPeer[]): LearnedPeer[] => {
     const out = new Map<string, LearnedPeer>();
@@ -109,13 +88,8 @@ export interface StatusInputs {
 }
 
 function firstProblem(raw: unknown): string | undefined {
-  const parsed = NetworkBaseline.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return `${formatPath(issue?.path ?? [])}: ${issue?.message ?? "invalid"}`;
-  }
-  const [p] = semanticProblems(parsed.data);
-  return p ? `${formatPath(p.path)}: ${p.message}` : undefined;
+  const parsed = parseBaseline(raw);
+  return parsed.ok ? undefined : parsed.problem;
 }
 
 export function desiredStatus({

@@ -145,4 +145,5 @@ export function parseDuration(text: string): number | null {
 }
 
 export type LabelSelector = z.infer<typeof LabelSelector>;
+export type Condition = z.infer<typeof Condition>;
 export type PortRange = z.infer<typeof PortRange>;

@@ -20,6 +20,13 @@ import {
 export const KIND = "NetworkBaseline";
 export const PLURAL = "networkbaselines";
 
+/** Bounds the CRD enforces (so one object stays small for etcd and for the matcher). */
+export const MAX_LISTENERS = 64;
+export const MAX_RULES = 16;
+export const MAX_EXCEPTIONS = 64;
+export const MAX_CONDITIONS = 16;
+export const MAX_LEARNED_PEERS = 256;
+
 export const Entity = z
   .enum(["world", "cluster", "host", "kube-apiserver"])
   .describe(
@@ -172,17 +179,17 @@ export const NetworkBaselineSpec = z
       .describe("Learn records what is seen; Alert raises violations."),
     listeners: z
       .array(Listener)
-      .max(64)
+      .max(MAX_LISTENERS)
       .optional()
       .describe("What may listen; absent: not checked; empty: nothing may."),
     egress: z
       .array(EgressRule)
-      .max(16)
+      .max(MAX_RULES)
       .optional()
       .describe("Whom the pods may call; absent: not checked; empty: nobody."),
     ingress: z
       .array(IngressRule)
-      .max(16)
+      .max(MAX_RULES)
       .optional()
       .describe("Who may call the pods; absent: not checked; empty: nobody."),
     thresholds: Thresholds.optional(),
@@ -195,7 +202,7 @@ export const NetworkBaselineSpec = z
           .describe("Copy status.learned into spec and switch to Alert when learning ends."),
       })
       .optional(),
-    exceptions: z.array(BaselineException).max(64).optional(),
+    exceptions: z.array(BaselineException).max(MAX_EXCEPTIONS).optional(),
   })
   .describe("What is normal for the selected pods.");
 
@@ -210,7 +217,7 @@ export const LearnedPeer = z.object({
 export const NetworkBaselineStatus = z
   .object({
     observedGeneration: z.number().int().optional(),
-    conditions: z.array(Condition).max(16).optional(),
+    conditions: z.array(Condition).max(MAX_CONDITIONS).optional(),
     matchedPods: z.number().int().min(0).optional(),
     violations: z
       .object({
@@ -221,9 +228,9 @@ export const NetworkBaselineStatus = z
       .optional(),
     learned: z
       .object({
-        listeners: z.array(Listener).max(64).optional(),
-        egress: z.array(LearnedPeer).max(256).optional(),
-        ingress: z.array(LearnedPeer).max(256).optional(),
+        listeners: z.array(Listener).max(MAX_LISTENERS).optional(),
+        egress: z.array(LearnedPeer).max(MAX_LEARNED_PEERS).optional(),
+        ingress: z.array(LearnedPeer).max(MAX_LEARNED_PEERS).optional(),
       })
       .optional(),
   })
@@ -240,6 +247,10 @@ export const NetworkBaseline = z.object({
 export type NetworkBaseline = z.infer<typeof NetworkBaseline>;
 export type NetworkBaselineInput = z.input<typeof NetworkBaseline>;
 export type NetworkBaselineSpec = z.infer<typeof NetworkBaselineSpec>;
+export type NetworkBaselineStatus = z.infer<typeof NetworkBaselineStatus>;
+/** What Learn mode saw, as status.learned holds it. */
+export type Learned = NonNullable<NetworkBaselineStatus["learned"]>;
+export type LearnedPeer = z.infer<typeof LearnedPeer>;
 export type Peer = z.infer<typeof Peer>;
 export type Listener = z.infer<typeof Listener>;
 export type EgressRule = z.infer<typeof EgressRule>;

@@ -9,7 +9,9 @@ import { Listener } from "./networkbaseline.js";
 
 export const KIND = "NetworkObservation";
 export const PLURAL = "networkobservations";
+/** Bounds per list, so a noisy workload cannot grow the object. */
 export const MAX_PEERS = 256;
+export const MAX_OBSERVED_LISTENERS = 64;
 
 export const ObservedPeer = z.object({
   address: z.string().describe("Peer IP (or masked form)."),
@@ -30,7 +32,7 @@ export const NetworkObservationSpec = z.object({
   windowStart: z.string(),
   windowEnd: z.string(),
   pods: z.array(z.string()).max(MAX_PEERS).describe("Pods (name) observed on this node."),
-  listeners: z.array(Listener).max(64),
+  listeners: z.array(Listener).max(MAX_OBSERVED_LISTENERS),
   egress: z.array(ObservedPeer).max(MAX_PEERS),
   ingress: z.array(ObservedPeer).max(MAX_PEERS),
   truncated: z.boolean().optional().describe("True when a list hit its bound and entries were dropped."),
@@ -48,3 +50,5 @@ export const NetworkObservation = z.object({
 });
 
 export type NetworkObservation = z.infer<typeof NetworkObservation>;
+export type NetworkObservationSpec = z.infer<typeof NetworkObservationSpec>;
+export type ObservedPeer = z.infer<typeof ObservedPeer>;

@@ -7,16 +7,13 @@ import { API_VERSION } from "../../api/v1alpha1/common.js";
 import type {
   EgressRule,
   IngressRule,
-  Listener,
+  Learned,
   NetworkBaselineInput,
 } from "../../api/v1alpha1/networkbaseline.js";
 import { peerRules } from "./learn.js";
 
-export interface LearnedState {
-  listeners?: Listener[];
-  egress?: { address: string; port: number; protocol: "TCP" | "UDP" }[];
-  ingress?: { address: string; port: number; protocol: "TCP" | "UDP" }[];
-}
+/** status.learned, as the CRD defines it. */
+export type LearnedState = Learned;
 
 function byAddress(peers: LearnedState["egress"]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();

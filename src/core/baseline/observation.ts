@@ -4,7 +4,12 @@
  * object (MAX_PEERS per list, `truncated` when entries were dropped). Pure.
  */
 import type { Listener } from "../../api/v1alpha1/networkbaseline.js";
-import { MAX_PEERS } from "../../api/v1alpha1/networkobservation.js";
+import {
+  MAX_OBSERVED_LISTENERS,
+  MAX_PEERS,
+  type NetworkObservationSpec,
+  type ObservedPeer,
+} from "../../api/v1alpha1/networkobservation.js";
 import type { ClusterPod } from "../cluster.js";
 import type { Socket } from "../socket.js";
 import { baselinePeers, classifyTraffic } from "../traffic.js";
@@ -12,29 +17,8 @@ import { findingKey } from "./evaluate.js";
 import { identityText } from "./explain.js";
 import type { Finding } from "./types.js";
 
-const MAX_LISTENERS = 64;
-
-export interface ObservationSpec {
-  baseline: string;
-  nodeName: string;
-  windowStart: string;
-  windowEnd: string;
-  pods: string[];
-  listeners: Listener[];
-  egress: {
-    address: string;
-    port: number;
-    protocol: "TCP" | "UDP";
-    identity?: string;
-    firstSeen: string;
-    lastSeen: string;
-    count: number;
-  }[];
-  ingress: ObservationSpec["egress"];
-  truncated?: boolean;
-  tcpStates: Record<string, number>;
-  violations: Record<string, number>;
-}
+/** The spec an agent writes; the zod schema in src/api is its source. */
+export type ObservationSpec = NetworkObservationSpec;
 
 export function observationName(baseline: string, node: string): string {
   const raw = `${baseline}.${node}`.toLowerCase().replace(/[^a-z0-9.-]+/g, "-");
@@ -52,8 +36,8 @@ export function buildObservation(
   const at = now.toISOString();
   const listeners = new Map<string, Listener>();
   const peers = {
-    egress: new Map<string, ObservationSpec["egress"][number]>(),
-    ingress: new Map<string, ObservationSpec["egress"][number]>(),
+    egress: new Map<string, ObservedPeer>(),
+    ingress: new Map<string, ObservedPeer>(),
   };
   const tcpStates: Record<string, number> = {};
   let truncated = false;
@@ -62,7 +46,7 @@ export function buildObservation(
     for (const use of traffic.listeners) {
       // One entry per bind address; the last process seen on it names it.
       const key = `${use.protocol}|${use.address}|${use.port}`;
-      if (listeners.size < MAX_LISTENERS || listeners.has(key))
+      if (listeners.size < MAX_OBSERVED_LISTENERS || listeners.has(key))
         listeners.set(key, {
           port: use.port,
           protocol: use.protocol,

@@ -3,6 +3,7 @@
 // scan, and peak RSS (VmHWM). Usage: node bench/resident.mjs [scans=10]
 import { readFileSync } from "node:fs";
 import { collectSockets } from "../dist/procfs/collect.js";
+import { procPathsFromEnv } from "../dist/procfs/paths.js";
 import { UserNames } from "../dist/procfs/users.js";
 
 const scans = Number(process.argv[2] ?? 10);
@@ -12,7 +13,7 @@ const rss = [];
 let sockets = 0;
 for (let i = 0; i < scans; i++) {
   const t0 = performance.now();
-  const r = await collectSockets({ users });
+  const r = await collectSockets({ users, paths: procPathsFromEnv(process.env) });
   times.push(performance.now() - t0);
   sockets = r.sockets.length;
   rss.push(process.memoryUsage().rss);

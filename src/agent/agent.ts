@@ -74,7 +74,7 @@ export class Agent {
       scan.sockets.filter((s) => s.protocol !== "unix" && s.remotePort !== 0).map((s) => s.remoteAddress),
     );
     const index = this.d.watcher.index();
-    index.enrich(scan.sockets);
+    index.enrichInPlace(scan.sockets);
     const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName);
 
     const active = new Set<string>();
@@ -170,7 +170,7 @@ function socketCounts(
   byPod: Map<
     string,
     {
-      pod: { namespace: string; name: string; owner?: { name: string } };
+      pod: { namespace: string; name: string };
       sockets: { protocol: string; state: string }[];
     }
   >,

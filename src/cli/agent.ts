@@ -2,7 +2,7 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../api/v1alpha1/common.js";
-import { resolveProcPaths } from "../procfs/paths.js";
+import { procPathsFromEnv } from "../procfs/paths.js";
 import { kubeConfigFrom, localAddresses } from "./cluster.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -81,7 +81,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     // --once writes what it saw; the loop every 30 s.
     ...(values.once ? { observationIntervalMs: 0 } : {}),
     ...(telemetry ? { telemetry } : {}),
-    paths: resolveProcPaths({}, io.env),
+    paths: procPathsFromEnv(io.env),
     log,
   });
   log("agent started", {

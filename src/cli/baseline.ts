@@ -1,5 +1,5 @@
 /** `socklens validate`, `socklens check` and `socklens learn`: baselines on a single host. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { Document } from "yaml";
@@ -19,11 +19,11 @@ import { type ClusterIndex, workloadOf } from "../core/cluster.js";
 import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { collectSockets } from "../procfs/collect.js";
-import { resolveProcPaths } from "../procfs/paths.js";
+import { procPathsFromEnv } from "../procfs/paths.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cluster.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
-import type { CliIO } from "./io.js";
+import { type CliIO, writeYamlDocument } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
@@ -92,11 +92,11 @@ function selectorLabels(labels: Record<string, string>): Record<string, string> 
 async function resolveTarget(
   values: Parameters<typeof parseScope>[0] & Parameters<typeof loadCluster>[0] & { pod?: string },
   io: CliIO,
-  paths: ReturnType<typeof resolveProcPaths>,
+  paths: ReturnType<typeof procPathsFromEnv>,
 ) {
   const cluster = await loadCluster(values, io);
   const target = podTarget(values.pod, cluster);
-  const scope = parseScope(target ? { ...values, "pod-uid": target.uid } : values, io.env, paths);
+  const scope = parseScope(target ? { ...values, "pod-uid": target.uid } : values, paths);
   return { cluster, target, scope, description: target?.description ?? scope.description };
 }
 
@@ -147,7 +147,7 @@ export async function checkCommand(
   if (!values.baseline?.length) throw new UsageError("check needs --baseline FILE");
   const format = parseOutput(values.output, ["table", "json", "ndjson"]);
   const masks = parseMasks(values.mask, io.env);
-  const paths = resolveProcPaths({}, io.env);
+  const paths = procPathsFromEnv(io.env);
   const { baselines, problems } = readBaselineFiles(values.baseline);
   for (const p of problems) io.err(`${formatProblem(p)}\n`);
   if (problems.length) return EXIT_USAGE;
@@ -158,7 +158,7 @@ export async function checkCommand(
   const scan = await collectSockets({ paths, ...(scope.filter.netns ? { netns: scope.filter.netns } : {}) });
   reportDiagnostics(scan.diagnostics, io, values.debug ?? false);
   const sockets = scope.select(scan.sockets);
-  cluster?.enrich(sockets);
+  cluster?.enrichInPlace(sockets);
   const resolver = cluster ?? offlineResolver(localAddresses());
   const observation = { scope: description, sockets, ...(target ? { pod: target.info } : {}) };
   const results = baselines.map((v) => {
@@ -236,7 +236,7 @@ export async function learnCommand(
     throw new UsageError(`--duration: "${values.duration}" is not a duration such as 30s, 10m or 1h`);
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 5s`);
-  const paths = resolveProcPaths({}, io.env);
+  const paths = procPathsFromEnv(io.env);
   const { target, scope, description } = await resolveTarget(values, io, paths);
   const learner = new Learner();
   const started = clock.now();
@@ -261,23 +261,15 @@ export async function learnCommand(
       ...(podSelector ? { podSelector } : {}),
     }),
   );
-  doc.commentBefore = [
+  const header = [
     ` Learned by socklens learn on ${hostname()}`,
     ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${values.interval})`,
     ` scope: ${description}`,
     target
       ? " It allows exactly what was seen: review it, then commit."
       : " It allows exactly what was seen: review it, set spec.podSelector, then commit.",
-  ].join("\n");
-  const text = doc.toString({ lineWidth: 0 });
-  if (values.output === "-") io.out(text);
-  else {
-    try {
-      writeFileSync(values.output, text);
-    } catch (err) {
-      throw new InputError(`cannot write ${values.output}: ${(err as Error).message}`, { cause: err });
-    }
+  ];
+  if (writeYamlDocument(doc, header, values.output, io))
     io.err(`socklens: wrote a baseline from ${learner.observations} observations to ${values.output}\n`);
-  }
   return EXIT_OK;
 }

@@ -1,5 +1,4 @@
 /** `socklens baseline export NS/NAME`: what Learn mode learned, as a baseline to review and commit. */
-import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Document } from "yaml";
 import { GROUP, VERSION } from "../api/v1alpha1/common.js";
@@ -7,7 +6,7 @@ import { type NetworkBaselineInput, PLURAL } from "../api/v1alpha1/networkbaseli
 import { baselineFromLearned, type LearnedState } from "../core/baseline/export.js";
 import { kubeConfigFrom } from "./cluster.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
-import type { CliIO } from "./io.js";
+import { type CliIO, writeYamlDocument } from "./io.js";
 
 export const EXPORT_HELP = `Usage: socklens baseline export NAMESPACE/NAME [--kubeconfig FILE | --cluster] [-o FILE]
 
@@ -67,16 +66,11 @@ export async function baselineCommand(args: string[], io: CliIO): Promise<number
       `NetworkBaseline ${namespace}/${name} has learned nothing yet (status.learned is empty; is it in mode Learn, and is the operator running?)`,
     );
   const doc = new Document(baselineFromLearned(obj, learned));
-  doc.commentBefore = [
+  const header = [
     ` Exported by socklens baseline export from ${namespace}/${name} (status.learned) at ${new Date().toISOString()}`,
     ` ${learned.listeners?.length ?? 0} listener(s), ${learned.egress?.length ?? 0} egress and ${learned.ingress?.length ?? 0} ingress peer(s).`,
     " It allows exactly what was learned, in mode Alert: review, then commit and apply.",
-  ].join("\n");
-  const text = doc.toString({ lineWidth: 0 });
-  if (values.output === "-") io.out(text);
-  else {
-    writeFileSync(values.output, text);
-    io.err(`socklens: wrote ${values.output}\n`);
-  }
+  ];
+  if (writeYamlDocument(doc, header, values.output, io)) io.err(`socklens: wrote ${values.output}\n`);
   return EXIT_OK;
 }

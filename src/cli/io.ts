@@ -1,4 +1,8 @@
 /** Where the CLI writes. Injected so tests can capture output without spawning a process. */
+import { writeFileSync } from "node:fs";
+import type { Document } from "yaml";
+import { InputError } from "./errors.js";
+
 export interface CliIO {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -10,3 +14,22 @@ export const processIO: CliIO = {
   err: (text) => process.stderr.write(text),
   env: process.env,
 };
+
+/**
+ * A YAML document (a baseline to review) to stdout ("-") or a file, with a header comment.
+ * Returns true when it went to a file, so the caller can say so on stderr.
+ */
+export function writeYamlDocument(doc: Document, header: string[], output: string, io: CliIO): boolean {
+  doc.commentBefore = header.join("\n");
+  const text = doc.toString({ lineWidth: 0 });
+  if (output === "-") {
+    io.out(text);
+    return false;
+  }
+  try {
+    writeFileSync(output, text);
+  } catch (err) {
+    throw new InputError(`cannot write ${output}: ${(err as Error).message}`, { cause: err });
+  }
+  return true;
+}

@@ -2,8 +2,9 @@
 import { parseArgs } from "node:util";
 import { maskAddress } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
+import { netnsLabel } from "../core/socket.js";
 import { collectNetInfo, type NamespaceNetInfo } from "../procfs/netinfo.js";
-import { resolveProcPaths } from "../procfs/paths.js";
+import { procPathsFromEnv } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -19,10 +20,6 @@ export const NETVIEW_HELP = `Usage: socklens interfaces|routes|stats [--netns NS
 
 type View = "interfaces" | "routes" | "stats";
 
-function nsLabel(n: NamespaceNetInfo): string {
-  return n.netnsName ? `${n.netns}(${n.netnsName})` : String(n.netns);
-}
-
 export async function netViewCommand(view: View, args: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -35,9 +32,9 @@ export async function netViewCommand(view: View, args: string[], io: CliIO): Pro
     strict: true,
   });
   const format = parseOutput(values.output);
-  const netns = parseNetns(values.netns, io.env);
+  const paths = procPathsFromEnv(io.env);
+  const netns = parseNetns(values.netns, paths);
   const masks = parseMasks(values.mask, io.env);
-  const paths = resolveProcPaths({}, io.env);
   const result = await collectNetInfo(netns ? { netns, paths } : { paths });
   reportDiagnostics(result.diagnostics, io, values.debug ?? false);
   const namespaces = result.namespaces.sort((a, b) => a.netns - b.netns);
@@ -84,7 +81,7 @@ function renderView(view: View, namespaces: NamespaceNetInfo[], mask: (a: string
       ],
       namespaces.flatMap((n) =>
         n.interfaces.map((i) => [
-          nsLabel(n),
+          netnsLabel(n),
           i.name,
           ...[
             i.rxBytes,
@@ -105,7 +102,7 @@ function renderView(view: View, namespaces: NamespaceNetInfo[], mask: (a: string
       ["Netns", "Destination", "Gateway", "Iface", "Metric", "Flags"],
       namespaces.flatMap((n) =>
         n.routes.map((r) => [
-          nsLabel(n),
+          netnsLabel(n),
           `${mask(r.destination)}/${r.prefixLength}`,
           r.gateway === "0.0.0.0" || r.gateway === "::" ? "*" : mask(r.gateway),
           r.interface,
@@ -129,6 +126,6 @@ function renderView(view: View, namespaces: NamespaceNetInfo[], mask: (a: string
   ] as const;
   return renderTable(
     ["Netns", ...cols.map(([, h]) => h)],
-    namespaces.map((n) => [nsLabel(n), ...cols.map(([k]) => String(n.counters[k] ?? "-"))]),
+    namespaces.map((n) => [netnsLabel(n), ...cols.map(([k]) => String(n.counters[k] ?? "-"))]),
   );
 }

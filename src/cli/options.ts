@@ -1,11 +1,10 @@
 /** Flag parsing shared by the commands: one place that turns strings into typed filters. */
-import { statSync } from "node:fs";
-import { join } from "node:path";
 import { normalizeStateName, type SocketFilter } from "../core/filter.js";
 import type { Protocol } from "../core/socket.js";
 import { type Cidr, parseCidr } from "../net/cidr.js";
 import { ALL_STATE_NAMES } from "../net/states.js";
-import { resolveProcPaths } from "../procfs/paths.js";
+import { netnsInodeByName } from "../procfs/netns.js";
+import type { ProcPaths } from "../procfs/paths.js";
 import { UsageError } from "./errors.js";
 
 export type OutputFormat = "table" | "wide" | "json" | "ndjson";
@@ -60,11 +59,11 @@ function parseIntList(
 /** --netns takes a namespace inode or a name under /run/netns. */
 export function parseNetns(
   value: string | string[] | undefined,
-  env: NodeJS.ProcessEnv,
+  paths: Pick<ProcPaths, "runNetns">,
 ): Set<number> | undefined {
   const items = list(value);
   if (items.length === 0) return undefined;
-  const { runNetns } = resolveProcPaths({}, env);
+  const { runNetns } = paths;
   const out = new Set<number>();
   for (const item of items) {
     if (/^\d+$/.test(item)) {
@@ -73,13 +72,12 @@ export function parseNetns(
     }
     if (item.includes("/") || item.startsWith("."))
       throw new UsageError(`--netns: "${item}" is not a namespace inode or a name under ${runNetns}`);
-    try {
-      out.add(statSync(join(runNetns, item)).ino);
-    } catch {
+    const inode = netnsInodeByName(paths, item);
+    if (inode === undefined)
       throw new UsageError(
         `--netns: no namespace named "${item}" under ${runNetns} (give its inode, or a name from \`ip netns list\`)`,
       );
-    }
+    out.add(inode);
   }
   return out;
 }
@@ -119,7 +117,7 @@ export interface FilterFlags {
   port?: string | string[];
 }
 
-export function parseFilter(flags: FilterFlags, env: NodeJS.ProcessEnv): SocketFilter {
+export function parseFilter(flags: FilterFlags, paths: Pick<ProcPaths, "runNetns">): SocketFilter {
   const f: SocketFilter = {};
   if (flags.listening) f.listening = true;
   const states = parseStates(flags.state);
@@ -128,7 +126,7 @@ export function parseFilter(flags: FilterFlags, env: NodeJS.ProcessEnv): SocketF
   if (protocols) f.protocols = protocols;
   const pids = parseIntList("--pid", flags.pid, 2 ** 31);
   if (pids) f.pids = pids;
-  const netns = parseNetns(flags.netns, env);
+  const netns = parseNetns(flags.netns, paths);
   if (netns) f.netns = netns;
   if (flags.container !== undefined) {
     if (!/^[0-9a-f]{4,64}$/.test(flags.container))

@@ -5,7 +5,7 @@ import { maskSocket } from "../core/mask.js";
 import { renderSocketTable, renderSummary, summarize } from "../core/render.js";
 import type { Socket } from "../core/socket.js";
 import { collectSockets } from "../procfs/collect.js";
-import { resolveProcPaths } from "../procfs/paths.js";
+import { procPathsFromEnv } from "../procfs/paths.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster } from "./cluster.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
@@ -49,16 +49,17 @@ export async function scanCommand(args: string[], io: CliIO): Promise<number> {
     allowPositionals: false,
   });
   const format = parseOutput(values.output);
-  const filter = parseFilter(values, io.env);
+  const paths = procPathsFromEnv(io.env);
+  const filter = parseFilter(values, paths);
   const masks = parseMasks(values.mask, io.env);
-  const scanOptions: Parameters<typeof collectSockets>[0] = { paths: resolveProcPaths({}, io.env) };
+  const scanOptions: Parameters<typeof collectSockets>[0] = { paths };
   if (filter.protocols) scanOptions.protocols = filter.protocols;
   // Direction and listeners need the whole namespace, but reading fewer namespaces is a pure win.
   if (filter.netns) scanOptions.netns = filter.netns;
   const cluster = await loadCluster(values, io);
   const result = await collectSockets(scanOptions);
   reportDiagnostics(result.diagnostics, io, values.debug ?? false);
-  cluster?.enrich(result.sockets);
+  cluster?.enrichInPlace(result.sockets);
   const sockets: Socket[] = result.sockets
     .filter((s) => matchesFilter(s, filter))
     .map((s) => maskSocket(s, masks));

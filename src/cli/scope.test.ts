@@ -19,7 +19,6 @@ describe("parseScope (owner scopes)", () => {
   it("adds orphan sockets of the owner's namespace, judged by its inet sockets only", () => {
     const scope = parseScope(
       { pid: "42" },
-      {},
       { proc: "/nonexistent", runNetns: "/nonexistent", passwd: "/nonexistent" },
     );
     const mine = s({ pid: 42 });

@@ -1,8 +1,8 @@
 /** Scope selection for `check` and `learn`: which sockets a baseline is about. */
-import { readlinkSync } from "node:fs";
 import { matchesFilter, type SocketFilter } from "../core/filter.js";
 import { attributeOrphans } from "../core/orphans.js";
 import type { Socket } from "../core/socket.js";
+import { hostNetnsInode } from "../procfs/netns.js";
 import type { ProcPaths } from "../procfs/paths.js";
 import type { FilterFlags } from "./options.js";
 import { parseFilter } from "./options.js";
@@ -28,25 +28,11 @@ export interface Scope {
   select(sockets: Socket[]): Socket[];
 }
 
-function hostNetns(paths: ProcPaths): number | undefined {
-  // pid 1 is the host's init when we see the host's pid namespace; otherwise our own namespace.
-  for (const pid of ["1", "self"]) {
-    try {
-      const m = /net:\[(\d+)\]/.exec(readlinkSync(`${paths.proc}/${pid}/ns/net`));
-      if (m) return Number(m[1]);
-    } catch {
-      // not readable: try the next
-    }
-  }
-  return undefined;
-}
-
 export function parseScope(
   flags: Pick<FilterFlags, "netns" | "pid" | "container" | "pod-uid">,
-  env: NodeJS.ProcessEnv,
   paths: ProcPaths,
 ): Scope {
-  const filter = parseFilter(flags, env);
+  const filter = parseFilter(flags, paths);
   const parts: string[] = [];
   if (filter.netns) parts.push(`netns ${[...filter.netns].join(",")}`);
   if (filter.pids) parts.push(`pid ${[...filter.pids].join(",")}`);
@@ -54,7 +40,7 @@ export function parseScope(
   if (filter.podUid) parts.push(`pod ${filter.podUid}`);
   const byOwner = filter.pids !== undefined || filter.container !== undefined || filter.podUid !== undefined;
   if (!byOwner && !filter.netns) {
-    const ns = hostNetns(paths);
+    const ns = hostNetnsInode(paths);
     if (ns !== undefined) filter.netns = new Set([ns]);
     parts.push(`host netns ${ns ?? "?"}`);
   }

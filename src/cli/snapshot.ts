@@ -13,7 +13,7 @@ import {
 } from "../core/snapshot.js";
 import { collectSockets } from "../procfs/collect.js";
 import { readHostFacts } from "../procfs/host.js";
-import { resolveProcPaths } from "../procfs/paths.js";
+import { procPathsFromEnv } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, InputError } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -48,7 +48,7 @@ export async function snapshotCommand(
     strict: true,
   });
   const masks = parseMasks(values.mask, io.env);
-  const paths = resolveProcPaths({}, io.env);
+  const paths = procPathsFromEnv(io.env);
   const result = await collectSockets({ paths });
   reportDiagnostics(result.diagnostics, io, values.debug ?? false);
   const sockets = result.sockets.map((s) => maskSocket(s, masks));

@@ -103,7 +103,7 @@ describe("ClusterIndex", () => {
       { ...base, localPort: 8080, remoteAddress: "0.0.0.0", remotePort: 0, state: "LISTEN" },
       { ...base, pod: { uid: "unknown-uid" }, remoteAddress: "192.0.2.10", remotePort: 10250 },
     ];
-    index.enrich(sockets);
+    index.enrichInPlace(sockets);
     expect(sockets[0]?.pod).toEqual({
       uid: "web-7d9-abcde-uid",
       name: "web-7d9-abcde",

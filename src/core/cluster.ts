@@ -136,11 +136,13 @@ export class ClusterIndex implements IdentityResolver {
   }
 
   /**
-   * Complete sockets with what the cluster knows: the pod's name, namespace, service account
-   * and workload for the local side, and who the remote side is.
+   * Complete sockets with what the cluster knows, **in place**: sets `pod` (name, namespace,
+   * service account, workload) on the local side and `remote` (who the peer is). In place
+   * because a busy node's scan holds ~40k records and copying them each cycle would double
+   * the agent's allocation; callers own the records they pass.
    */
-  enrich(sockets: Socket[]): void {
-    // One PodRef per pod, shared by its sockets (records are read-only downstream).
+  enrichInPlace(sockets: Socket[]): void {
+    // One PodRef per pod, shared by its sockets: nothing downstream writes to a PodRef.
     const refs = new Map<string, PodRef>();
     for (const s of sockets) {
       if (s.pod) {

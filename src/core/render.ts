@@ -1,10 +1,11 @@
 /** Text renderings of sockets and summaries: the netstat-like table a human reads. */
-import type { Socket } from "./socket.js";
+import { hostPort } from "../net/address.js";
+import { identityText } from "./identity.js";
+import { netnsLabel, type Socket } from "./socket.js";
 
 export function endpoint(address: string, port: number, family: Socket["family"]): string {
   if (family === "unix") return address === "" ? "*" : address;
-  const a = address.includes(":") ? `[${address}]` : address;
-  return `${a}:${port === 0 ? "*" : port}`;
+  return hostPort(address, port === 0 ? "*" : port);
 }
 
 export function renderTable(headers: string[], rows: string[][]): string {
@@ -34,13 +35,11 @@ function containerCell(s: Socket): string {
 function peerCell(s: Socket): string {
   const r = s.remote;
   if (!r) return "-";
-  if (r.kind === "external") return "external";
-  if (r.kind === "node") return `node/${r.name}`;
-  return `${r.kind}/${r.namespace}/${r.name}`;
+  return identityText(r, "/");
 }
 
 function netnsCell(s: Socket): string {
-  return s.netnsName ? `${s.netns}(${s.netnsName})` : String(s.netns);
+  return netnsLabel(s);
 }
 
 /**
@@ -140,7 +139,7 @@ export function renderSummary(rows: StateSummaryRow[]): string {
   const showOther = rows.some((r) => others(r) > 0);
   const headers = ["Netns", "Container/Pod", "Proto", "Total", ...present, ...(showOther ? ["Other"] : [])];
   const body = rows.map((r) => [
-    r.netnsName ? `${r.netns}(${r.netnsName})` : String(r.netns),
+    netnsLabel(r),
     [r.container?.slice(0, 12), r.podUid ? `pod:${r.podUid}` : undefined].filter(Boolean).join(" ") || "-",
     r.protocol,
     String(r.total),

@@ -73,3 +73,8 @@ export interface Socket {
 }
 
 export type TimerKind = "off" | "retransmit" | "keepalive" | "timewait" | "probe" | "unknown";
+
+/** A namespace as people name it: "4026532318(shop-a)", or the bare inode when `ip netns` has no name for it. */
+export function netnsLabel(n: { netns: number; netnsName?: string }): string {
+  return n.netnsName ? `${n.netns}(${n.netnsName})` : String(n.netns);
+}

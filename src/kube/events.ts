@@ -5,6 +5,7 @@
  * spam filter) so a misbehaving pod cannot flood etcd. Uses events.k8s.io/v1.
  */
 import { EventsV1Api, type KubeConfig, V1MicroTime } from "@kubernetes/client-node";
+import { apiErrorText } from "./errors.js";
 
 export interface Regarding {
   kind: string;
@@ -127,8 +128,7 @@ export class EventRecorder {
       // The API server may be down: the finding is still there next scan, and recorded then.
       if (series) series.count--;
       this.stats.failed++;
-      const e = err as { code?: number; body?: unknown; message?: string };
-      this.stats.lastError = `${e.code ? `HTTP ${e.code}: ` : ""}${typeof e.body === "string" ? e.body.slice(0, 300) : (e.message ?? String(err))}`;
+      this.stats.lastError = apiErrorText(err);
     }
   }
 

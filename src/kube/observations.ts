@@ -7,6 +7,7 @@ import { API_VERSION, GROUP } from "../api/v1alpha1/common.js";
 import { KIND } from "../api/v1alpha1/networkobservation.js";
 import type { ObservationSpec } from "../core/baseline/observation.js";
 import { observationName } from "../core/baseline/observation.js";
+import { apiErrorText } from "./errors.js";
 
 export class ObservationWriter {
   readonly #api: KubernetesObjectApi;
@@ -41,9 +42,8 @@ export class ObservationWriter {
       );
       this.stats.written++;
     } catch (err) {
-      const e = err as { code?: number; body?: unknown; message?: string };
       this.stats.failed++;
-      this.stats.lastError = `${e.code ? `HTTP ${e.code}: ` : ""}${typeof e.body === "string" ? e.body.slice(0, 300) : (e.message ?? String(err))}`;
+      this.stats.lastError = apiErrorText(err);
     }
   }
 }

@@ -12,8 +12,6 @@ import { endianness } from "node:os";
 
 const LITTLE_ENDIAN = endianness() === "LE";
 
-export type AddressFamily = "inet" | "inet6";
-
 const HEX = /^[0-9A-Fa-f]+$/;
 
 /** Decode a kernel hex address (8 or 32 hex digits) to its network-order bytes; null if malformed. */
@@ -153,12 +151,12 @@ function parseIPv6(text: string): Uint8Array | null {
   return out;
 }
 
-/** Family of a text address (after folding, a mapped address reads as inet). */
-export function familyOf(text: string): AddressFamily {
-  return text.includes(":") ? "inet6" : "inet";
-}
-
 /** Unspecified ("any") addresses: a listener bound here accepts on every interface. */
 export function isUnspecified(text: string): boolean {
   return text === "0.0.0.0" || text === "::";
+}
+
+/** "10.0.0.1:80" or "[fd00::1]:80": an address and port as URLs and `ss` write them. */
+export function hostPort(address: string, port: number | string): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }

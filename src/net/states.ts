@@ -33,16 +33,6 @@ export const ALL_STATE_NAMES: readonly string[] = [
   "DISCONNECTING",
 ];
 
-/** States in which a TCP socket has, or just had, a peer but no live connection. */
-export const CLOSING_STATES: ReadonlySet<string> = new Set([
-  "FIN_WAIT1",
-  "FIN_WAIT2",
-  "TIME_WAIT",
-  "CLOSE_WAIT",
-  "LAST_ACK",
-  "CLOSING",
-]);
-
 export function tcpStateName(code: number): SocketState {
   const name = TCP_STATES[code];
   return name && code > 0 ? name : `UNKNOWN_${code.toString(16).toUpperCase().padStart(2, "0")}`;

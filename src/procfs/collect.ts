@@ -21,8 +21,14 @@ import {
 } from "../core/procnet.js";
 import type { ProcessRef, Protocol, Socket } from "../core/socket.js";
 import { parseSockstat, type SockstatCounters, tableMayHaveSockets } from "../core/sockstat.js";
-import { classifyError, emptyDiagnostics, noteDenied, type ScanDiagnostics } from "./errors.js";
-import { type ProcPaths, resolveProcPaths } from "./paths.js";
+import {
+  classifyError,
+  emptyDiagnostics,
+  noteDenied,
+  noteMalformed,
+  type ScanDiagnostics,
+} from "./errors.js";
+import type { ProcPaths } from "./paths.js";
 import { UserNames } from "./users.js";
 
 export interface NamespaceInfo {
@@ -40,7 +46,8 @@ export interface ScanResult {
 }
 
 export interface CollectOptions {
-  paths?: Partial<ProcPaths>;
+  /** Where /proc and friends are (procPathsFromEnv, or a fixture tree). */
+  paths: ProcPaths;
   /** Which protocols to read (default: all). Skipping tables is the cheapest filter. */
   protocols?: ReadonlySet<Protocol>;
   /** Only these namespace inodes (default: all). */
@@ -131,8 +138,7 @@ async function readNamespaceTables(
       const parsed: ParseResult<KernelSocket> =
         table === "unix" ? parseUnixTable(r.text, r.file) : parseInetTable(r.text, table, r.file);
       for (const s of parsed.records) sockets.push(s);
-      diag.malformedLines += parsed.malformed.length;
-      for (const m of parsed.malformed) if (diag.malformed.length < 100) diag.malformed.push(m);
+      noteMalformed(diag, parsed.malformed);
     }),
   );
   const skipped = tables.length - wanted.length;
@@ -194,8 +200,8 @@ export function enumerateProcesses(
   return { procs, pidsByNetns };
 }
 
-export async function collectSockets(options: CollectOptions = {}): Promise<ScanResult> {
-  const paths = resolveProcPaths(options.paths);
+export async function collectSockets(options: CollectOptions): Promise<ScanResult> {
+  const paths = options.paths;
   const root = paths.proc;
   const diag = emptyDiagnostics();
   const protocols = options.protocols ?? new Set<Protocol>(["tcp", "udp", "raw", "unix"]);

@@ -44,3 +44,12 @@ export function noteDenied(diag: ScanDiagnostics, path: string): void {
   diag.permissionDenied++;
   if (diag.deniedExamples.length < 3) diag.deniedExamples.push(path);
 }
+
+/** Count malformed lines, and keep the first 100 for `--debug` (file:line and the text). */
+export function noteMalformed(
+  diag: ScanDiagnostics,
+  malformed: readonly ScanDiagnostics["malformed"][number][],
+): void {
+  diag.malformedLines += malformed.length;
+  for (const m of malformed) if (diag.malformed.length < 100) diag.malformed.push(m);
+}

@@ -2,7 +2,6 @@
 import { readFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { resolveProcPaths } from "./paths.js";
 
 function readTrimmed(file: string): string | undefined {
   try {
@@ -19,7 +18,7 @@ export interface HostFacts {
   user: string;
 }
 
-export function readHostFacts(procRoot = resolveProcPaths().proc): HostFacts {
+export function readHostFacts(procRoot: string): HostFacts {
   let user: string;
   try {
     const u = userInfo();

@@ -17,8 +17,14 @@ import {
 } from "../core/netinfo.js";
 import type { Malformed, ParseResult } from "../core/procnet.js";
 import { enumerateProcesses, readNamespaceNames } from "./collect.js";
-import { classifyError, emptyDiagnostics, noteDenied, type ScanDiagnostics } from "./errors.js";
-import { type ProcPaths, resolveProcPaths } from "./paths.js";
+import {
+  classifyError,
+  emptyDiagnostics,
+  noteDenied,
+  noteMalformed,
+  type ScanDiagnostics,
+} from "./errors.js";
+import type { ProcPaths } from "./paths.js";
 
 export interface NamespaceNetInfo {
   netns: number;
@@ -48,15 +54,15 @@ async function readOptional(file: string, diag: ScanDiagnostics): Promise<string
 }
 
 function keep<T>(r: ParseResult<T>, diag: ScanDiagnostics): T[] {
-  diag.malformedLines += r.malformed.length;
-  for (const m of r.malformed) if (diag.malformed.length < 100) diag.malformed.push(m as Malformed);
+  noteMalformed(diag, r.malformed as Malformed[]);
   return r.records;
 }
 
-export async function collectNetInfo(
-  options: { paths?: Partial<ProcPaths>; netns?: ReadonlySet<number> } = {},
-): Promise<NetInfoResult> {
-  const paths = resolveProcPaths(options.paths);
+export async function collectNetInfo(options: {
+  paths: ProcPaths;
+  netns?: ReadonlySet<number>;
+}): Promise<NetInfoResult> {
+  const paths = options.paths;
   const diag = emptyDiagnostics();
   const { pidsByNetns } = enumerateProcesses(paths.proc, diag, options.netns);
   const names = readNamespaceNames(paths.runNetns);

@@ -1,6 +1,7 @@
 /**
  * Where the host's files are. The DaemonSet mounts the host's /proc at /host/proc and
- * sets HOST_PROC; tests point these at fixture trees.
+ * sets HOST_PROC; tests point these at fixture trees. Resolved once, by the entry point,
+ * from the environment it was given: nothing below reads process.env on its own.
  */
 export interface ProcPaths {
   /** The proc root (HOST_PROC, default /proc). */
@@ -11,13 +12,10 @@ export interface ProcPaths {
   passwd: string;
 }
 
-export function resolveProcPaths(
-  overrides: Partial<ProcPaths> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): ProcPaths {
+export function procPathsFromEnv(env: NodeJS.ProcessEnv): ProcPaths {
   return {
-    proc: overrides.proc ?? env.HOST_PROC ?? "/proc",
-    runNetns: overrides.runNetns ?? env.HOST_RUN_NETNS ?? "/run/netns",
-    passwd: overrides.passwd ?? env.HOST_PASSWD ?? "/etc/passwd",
+    proc: env.HOST_PROC || "/proc",
+    runNetns: env.HOST_RUN_NETNS || "/run/netns",
+    passwd: env.HOST_PASSWD || "/etc/passwd",
   };
 }

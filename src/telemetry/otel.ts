@@ -25,7 +25,6 @@ export interface TelemetryOptions {
 export interface PodSocketCounts {
   namespace: string;
   pod: string;
-  workload?: string;
   counts: Map<string, number>; // "tcp|ESTABLISHED" → n
 }
 
@@ -85,7 +84,6 @@ export class Telemetry {
               "network.transport": transport,
               "socklens.socket.state": state,
             };
-            if (p.workload) attrs["k8s.workload.name"] = p.workload;
             r.observe(n, attrs);
           }
         }

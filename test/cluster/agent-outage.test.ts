@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../src/agent/agent.js";
 import { EventRecorder } from "../../src/kube/events.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
-import { resolveProcPaths } from "../../src/procfs/paths.js";
+import { procPathsFromEnv } from "../../src/procfs/paths.js";
 import { hostTestsUnavailable, Sandbox } from "../host/sandbox.js";
 import { ControlPlane } from "./controlplane.js";
 import { clusterContext, skipBecause } from "./env.js";
@@ -70,7 +70,13 @@ describe.skipIf(unavailable !== null)("agent through an API server outage", () =
       maxBackoffMs: 1000,
     });
     recorder = new EventRecorder(kc, { controller: "socklens.io/agent", instance: NODE, seriesUpdateMs: 0 });
-    agent = new Agent({ nodeName: NODE, watcher, recorder, paths: resolveProcPaths(), log: () => {} });
+    agent = new Agent({
+      nodeName: NODE,
+      watcher,
+      recorder,
+      paths: procPathsFromEnv(process.env),
+      log: () => {},
+    });
     await waitFor("cluster view", async () => watcher.synced && watcher.baselines().length === 1, {
       timeoutMs: 20_000,
     });

@@ -17,7 +17,7 @@ import { Agent } from "../../src/agent/agent.js";
 import { EventRecorder } from "../../src/kube/events.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
 import { parseCidr } from "../../src/net/cidr.js";
-import { resolveProcPaths } from "../../src/procfs/paths.js";
+import { procPathsFromEnv } from "../../src/procfs/paths.js";
 import { Telemetry } from "../../src/telemetry/otel.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "../host/sandbox.js";
 import { Collector } from "./collector.js";
@@ -115,7 +115,14 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
       instance: `socklens-agent-${NODE}`,
       seriesUpdateMs: 0,
     });
-    agent = new Agent({ nodeName: NODE, watcher, recorder, telemetry, paths: resolveProcPaths(), log });
+    agent = new Agent({
+      nodeName: NODE,
+      watcher,
+      recorder,
+      telemetry,
+      paths: procPathsFromEnv(process.env),
+      log,
+    });
     await waitFor("the agent's cluster view", async () => watcher.synced && ownBaselines(watcher, ns) === 1, {
       timeoutMs: 20_000,
     });
@@ -256,7 +263,7 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
       watcher,
       recorder: masked,
       masks: [parseCidr("10.234.0.0/16")],
-      paths: resolveProcPaths(),
+      paths: procPathsFromEnv(process.env),
       log: () => {},
     });
     expect((await a.cycle()).findings).toBe(1);

@@ -25,7 +25,7 @@ import { LeaderElector } from "../../src/kube/leader.js";
 import { ObservationWriter } from "../../src/kube/observations.js";
 import { ClusterWatcher } from "../../src/kube/watcher.js";
 import { BaselineController } from "../../src/operator/controller.js";
-import { resolveProcPaths } from "../../src/procfs/paths.js";
+import { procPathsFromEnv } from "../../src/procfs/paths.js";
 import { hostTestsUnavailable, REPO, runCli, Sandbox } from "../host/sandbox.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
 import { applyCrds, ownBaselines, repoCrds, runningPod } from "./kube.js";
@@ -162,7 +162,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
       watcher,
       observations: writer,
       observationIntervalMs: 0,
-      paths: resolveProcPaths(),
+      paths: procPathsFromEnv(process.env),
       log: () => {},
     });
     const r = await agent.cycle();
@@ -217,7 +217,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
       watcher,
       observations: new ObservationWriter(kc),
       observationIntervalMs: 0,
-      paths: resolveProcPaths(),
+      paths: procPathsFromEnv(process.env),
       log: () => {},
     });
     await agent.cycle();
@@ -284,7 +284,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
       watcher,
       observations: new ObservationWriter(kc),
       observationIntervalMs: 0,
-      paths: resolveProcPaths(),
+      paths: procPathsFromEnv(process.env),
       log: () => {},
     }).cycle();
     // Nothing else changes: the controller's RequeueAfter must wake it when the 3 s are over.

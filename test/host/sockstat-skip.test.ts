@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Socket } from "../../src/core/socket.js";
 import { collectSockets } from "../../src/procfs/collect.js";
+import { procPathsFromEnv } from "../../src/procfs/paths.js";
 import { hostTestsUnavailable, runCli, Sandbox, type Workload } from "./sandbox.js";
 
 const unavailable = hostTestsUnavailable("sockstat-skip.test.ts");
@@ -45,11 +46,16 @@ describe.skipIf(unavailable !== null)("skipping empty tables by sockstat", () =>
     const key = (s: Socket) =>
       `${s.netns} ${s.protocol} ${s.family} ${s.state} ${s.localAddress}:${s.localPort} ${s.remoteAddress}:${s.remotePort}`;
     const all = await collectSockets({
+      paths: procPathsFromEnv(process.env),
       netns: only,
       skipEmptyTables: false,
       protocols: new Set(["tcp", "udp", "raw"]),
     });
-    const skipping = await collectSockets({ netns: only, protocols: new Set(["tcp", "udp", "raw"]) });
+    const skipping = await collectSockets({
+      paths: procPathsFromEnv(process.env),
+      netns: only,
+      protocols: new Set(["tcp", "udp", "raw"]),
+    });
     expect(all.sockets.length).toBe(4); // TIME_WAIT, listener, two connection ends
     expect(skipping.sockets.map(key).sort()).toEqual(all.sockets.map(key).sort());
   });

@@ -4,9 +4,9 @@
  * ListenerBindChanged (a service that moved from 127.0.0.1 to 0.0.0.0 is exposed).
  */
 import type { Listener } from "../../../api/v1alpha1/networkbaseline.js";
-import { formatAddress, isUnspecified, parseIp } from "../../../net/address.js";
+import { formatAddress, hostPort, isUnspecified, parseIp } from "../../../net/address.js";
 import type { ListenerUse } from "../../traffic.js";
-import { endpoint, socketRef, who } from "../explain.js";
+import { socketRef, who } from "../explain.js";
 import { portMatches } from "../rules.js";
 import type { Tri } from "../tri.js";
 import type { PodInfo } from "../types.js";
@@ -39,7 +39,7 @@ export const checkListeners: Check = ({ baseline: b, scope, traffic }) => {
   const findings: NewFinding[] = [];
   for (const use of traffic.listeners) {
     const s = use.first;
-    const at = `${endpoint(use.address, use.port)}/${use.protocol}`;
+    const at = `${hostPort(use.address, use.port)}/${use.protocol}`;
     const fits = b.listeners.map((l) => ({ l, fit: listenerFit(l, use, scope.pod) }));
     if (fits.some(({ fit }) => fit.port === true && fit.address && fit.process)) continue;
     const portOk = fits.filter(({ fit }) => fit.port === true);

@@ -3,8 +3,9 @@
  * many sockets is one finding with a count. Rules that need cluster knowledge the resolver
  * lacks give CannotEvaluateOffline instead of passing silently.
  */
+import { hostPort } from "../../../net/address.js";
 import { baselinePeers } from "../../traffic.js";
-import { endpoint, identityText, socketRef, who } from "../explain.js";
+import { identityText, socketRef, who } from "../explain.js";
 import { needsOf, ruleAllows } from "../rules.js";
 import { anyOf } from "../tri.js";
 import type { FindingPeer, IdentityResolver } from "../types.js";
@@ -46,7 +47,7 @@ export const checkPeers: Check = ({ baseline: b, scope, resolver: r, traffic }) 
         severity: "info",
         message:
           peer.direction === "egress"
-            ? `cannot evaluate offline: ${scope.scope} connected to ${endpoint(peer.address, peer.port)}/${peer.protocol}${who(first)} and baseline ${b.id}'s egress rules need cluster knowledge (${needs}) to decide`
+            ? `cannot evaluate offline: ${scope.scope} connected to ${hostPort(peer.address, peer.port)}/${peer.protocol}${who(first)} and baseline ${b.id}'s egress rules need cluster knowledge (${needs}) to decide`
             : `cannot evaluate offline: ${scope.scope} accepted a connection from ${peer.address} on port ${peer.port}/${peer.protocol}${who(first)} and baseline ${b.id}'s ingress rules need cluster knowledge (${needs}) to decide`,
         socket: socketRef(first),
         peer,
@@ -58,7 +59,7 @@ export const checkPeers: Check = ({ baseline: b, scope, resolver: r, traffic }) 
       const f: NewFinding = {
         rule: "UnexpectedEgress",
         severity: "medium",
-        message: `${scope.scope} connected to ${endpoint(peer.address, peer.port)}/${peer.protocol}${named}${who(first)}, ${conn}; baseline ${b.id} allows egress ${b.summary.egress} only`,
+        message: `${scope.scope} connected to ${hostPort(peer.address, peer.port)}/${peer.protocol}${named}${who(first)}, ${conn}; baseline ${b.id} allows egress ${b.summary.egress} only`,
         socket: socketRef(first),
         peer,
         count,

@@ -1,6 +1,6 @@
 /** The project's CRDs, as built from the zod schemas. `npm run gen` writes them to crds/. */
 import { stringify } from "yaml";
-import { buildCrd } from "./crd.js";
+import { buildCrd } from "./crd-builder.js";
 import * as nbl from "./v1alpha1/networkbaseline.js";
 import * as nob from "./v1alpha1/networkobservation.js";
 

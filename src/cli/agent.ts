@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../api/v1alpha1/common.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
-import { kubeConfigFrom, localAddresses } from "./cluster.js";
+import { kubeConfigFrom, localAddresses } from "./cluster-flags.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
 import { parseMasks } from "./options.js";

@@ -1,5 +1,5 @@
 /** How a scan's skipped work is told to the user: once, on stderr, never mixed into data. */
-import { PERMISSION_HINT, type ScanDiagnostics } from "../procfs/errors.js";
+import { PERMISSION_HINT, type ScanDiagnostics } from "../procfs/diagnostics.js";
 import type { CliIO } from "./io.js";
 
 export function reportDiagnostics(diag: ScanDiagnostics, io: CliIO, debug: boolean): void {

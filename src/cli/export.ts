@@ -4,7 +4,7 @@ import { Document } from "yaml";
 import { GROUP, VERSION } from "../api/v1alpha1/common.js";
 import { type NetworkBaselineInput, PLURAL } from "../api/v1alpha1/networkbaseline.js";
 import { baselineFromLearned, type LearnedState } from "../core/baseline/export.js";
-import { kubeConfigFrom } from "./cluster.js";
+import { kubeConfigFrom } from "./cluster-flags.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
 import { type CliIO, writeYamlDocument } from "./io.js";
 

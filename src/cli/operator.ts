@@ -1,7 +1,7 @@
 /** `socklens operator`: the NetworkBaseline controller (a Deployment in a cluster). Wiring only. */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { kubeConfigFrom } from "./cluster.js";
+import { kubeConfigFrom } from "./cluster-flags.js";
 import { EXIT_OK } from "./errors.js";
 import type { CliIO } from "./io.js";
 import { VERSION } from "./version.js";

@@ -6,7 +6,7 @@ import { renderSocketTable, renderSummary, summarize } from "../core/render.js";
 import type { Socket } from "../core/socket.js";
 import { collectSockets } from "../procfs/collect.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
-import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster } from "./cluster.js";
+import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
 import type { CliIO } from "./io.js";

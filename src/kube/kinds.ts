@@ -14,7 +14,7 @@ import {
   type KubernetesObject,
 } from "@kubernetes/client-node";
 import { GROUP, VERSION } from "../api/v1alpha1/common.js";
-import type { ClusterObjects } from "./cluster.js";
+import type { ClusterObjects } from "./cluster-snapshot.js";
 
 export interface Apis {
   core: CoreV1Api;

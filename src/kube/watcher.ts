@@ -16,8 +16,8 @@ import {
   Watch,
 } from "@kubernetes/client-node";
 import { PLURAL as BASELINES } from "../api/v1alpha1/networkbaseline.js";
-import { ClusterIndex } from "../core/cluster.js";
-import { type ClusterObjects, snapshotFromObjects } from "./cluster.js";
+import { ClusterIndex } from "../core/cluster-index.js";
+import { type ClusterObjects, snapshotFromObjects } from "./cluster-snapshot.js";
 import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "./kinds.js";
 
 export interface Watched {

@@ -27,7 +27,7 @@ import {
   noteDenied,
   noteMalformed,
   type ScanDiagnostics,
-} from "./errors.js";
+} from "./diagnostics.js";
 import type { ProcPaths } from "./paths.js";
 import { UserNames } from "./users.js";
 

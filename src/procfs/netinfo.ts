@@ -23,7 +23,7 @@ import {
   noteDenied,
   noteMalformed,
   type ScanDiagnostics,
-} from "./errors.js";
+} from "./diagnostics.js";
 import type { ProcPaths } from "./paths.js";
 
 export interface NamespaceNetInfo {

@@ -1,7 +1,7 @@
 /**
  * Shared API pieces, shaped like their Kubernetes counterparts so NetworkPolicy users feel at
  * home: label selectors, ports, CIDR blocks, durations and metav1.Condition.
- * `.meta()` carries what only the CRD needs (CEL rules, int-or-string); src/api/crd.ts reads it.
+ * `.meta()` carries what only the CRD needs (CEL rules, int-or-string); src/api/crd-builder.ts reads it.
  */
 import { z } from "zod";
 

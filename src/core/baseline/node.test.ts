@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { NetworkBaseline } from "../../api/v1alpha1/networkbaseline.js";
-import { ClusterIndex, type ClusterPod } from "../cluster.js";
+import { ClusterIndex, type ClusterPod } from "../cluster-index.js";
 import type { Socket } from "../socket.js";
 import { compileBaseline } from "./compile.js";
 import { evaluateNode, groupByPod } from "./node.js";

@@ -4,7 +4,7 @@
  * Sockets no process holds (TIME_WAIT, …) go to the pod whose namespace they are in
  * (src/core/orphans.ts); a hostNetwork pod's namespace is the node's, which no pod owns.
  */
-import type { ClusterIndex, ClusterPod } from "../cluster.js";
+import type { ClusterIndex, ClusterPod } from "../cluster-index.js";
 import { attributeOrphans } from "../orphans.js";
 import type { Socket } from "../socket.js";
 import type { CompiledBaseline } from "./compile.js";

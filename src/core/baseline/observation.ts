@@ -10,7 +10,7 @@ import {
   type NetworkObservationSpec,
   type ObservedPeer,
 } from "../../api/v1alpha1/networkobservation.js";
-import type { ClusterPod } from "../cluster.js";
+import type { ClusterPod } from "../cluster-index.js";
 import type { Socket } from "../socket.js";
 import { baselinePeers, classifyTraffic } from "../traffic.js";
 import { findingKey } from "./evaluate.js";

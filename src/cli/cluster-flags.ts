@@ -4,7 +4,7 @@
  * is imported only then: it costs ~0.35 s of start-up that a plain scan should not pay.
  */
 import { networkInterfaces } from "node:os";
-import type { ClusterIndex } from "../core/cluster.js";
+import type { ClusterIndex } from "../core/cluster-index.js";
 import { InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
 
@@ -32,7 +32,7 @@ export async function kubeConfigFrom(values: {
   kubeconfig?: string;
   context?: string;
 }): Promise<import("@kubernetes/client-node").KubeConfig> {
-  const { loadKubeConfig } = await import("../kube/cluster.js");
+  const { loadKubeConfig } = await import("../kube/cluster-snapshot.js");
   try {
     return loadKubeConfig(values.kubeconfig, values.context);
   } catch (err) {
@@ -51,8 +51,8 @@ export async function loadCluster(
     if (values.context) throw new UsageError("--context needs --kubeconfig FILE or --cluster");
     return undefined;
   }
-  const { fetchClusterSnapshot } = await import("../kube/cluster.js");
-  const { ClusterIndex } = await import("../core/cluster.js");
+  const { fetchClusterSnapshot } = await import("../kube/cluster-snapshot.js");
+  const { ClusterIndex } = await import("../core/cluster-index.js");
   const kc = await kubeConfigFrom(values);
   const server = kc.getCurrentCluster()?.server ?? "(no current cluster)";
   try {

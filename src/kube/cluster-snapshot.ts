@@ -16,7 +16,7 @@ import {
   type V1ReplicaSet,
   type V1Service,
 } from "@kubernetes/client-node";
-import type { ClusterPod, ClusterSnapshot, OwnerRef } from "../core/cluster.js";
+import type { ClusterPod, ClusterSnapshot, OwnerRef } from "../core/cluster-index.js";
 import { CLUSTER_KINDS, makeApis } from "./kinds.js";
 
 export function loadKubeConfig(path: string | undefined, context?: string): KubeConfig {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClusterIndex, type ClusterPod, type ClusterSnapshot, workloadOf } from "./cluster.js";
+import { ClusterIndex, type ClusterPod, type ClusterSnapshot, workloadOf } from "./cluster-index.js";
 import type { Socket } from "./socket.js";
 
 const pod = (p: Partial<ClusterPod> & Pick<ClusterPod, "name">): ClusterPod => ({

@@ -1,22 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { HOST_NETNS, makeSocket } from "../../test/support/socket.js";
 import { diffSnapshots, hasDifferences } from "./diff.js";
-import type { Socket } from "./socket.js";
 
-const NS = 4026531840;
-function sock(p: Partial<Socket>): Socket {
-  return {
-    protocol: "tcp",
-    family: "inet",
-    localAddress: "0.0.0.0",
-    localPort: 0,
-    remoteAddress: "0.0.0.0",
-    remotePort: 0,
-    state: "LISTEN",
-    inode: 1,
-    netns: NS,
-    ...p,
-  };
-}
+const NS = HOST_NETNS;
+const sock = makeSocket;
 
 const web = sock({ localPort: 8080, process: "web" });
 const inbound = sock({

@@ -1,23 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { makeSocket } from "../../test/support/socket.js";
 import { ListenerIndex } from "./direction.js";
 import type { Socket } from "./socket.js";
 import { baselinePeers, classifyTraffic, isListening, isLoopback } from "./traffic.js";
 
-const NS = 4026531840;
-function sock(p: Partial<Socket>): Socket {
-  return {
-    protocol: "tcp",
-    family: "inet",
-    localAddress: "0.0.0.0",
-    localPort: 0,
-    remoteAddress: "0.0.0.0",
-    remotePort: 0,
-    state: "LISTEN",
-    inode: 1,
-    netns: NS,
-    ...p,
-  };
-}
+const sock = makeSocket;
 
 describe("isListening", () => {
   it.each<[string, Partial<Socket>, boolean]>([

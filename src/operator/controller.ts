@@ -157,13 +157,7 @@ export class BaselineController {
       (wasReady?.status !== "False" || wasReady.observedGeneration !== ready.observedGeneration)
     ) {
       await this.#o.recorder?.record({
-        regarding: {
-          apiVersion: API_VERSION,
-          kind: BASELINE_KIND,
-          namespace,
-          name,
-          ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
-        },
+        regarding: baselineRef(b, namespace, name),
         type: "Warning",
         reason: ready.reason,
         note: `NetworkBaseline ${namespace}/${name}: ${ready.message}`,
@@ -192,13 +186,7 @@ export class BaselineController {
     });
     this.stats.promoted++;
     await this.#o.recorder?.record({
-      regarding: {
-        apiVersion: API_VERSION,
-        kind: BASELINE_KIND,
-        namespace,
-        name,
-        ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
-      },
+      regarding: baselineRef(b, namespace, name),
       type: "Normal",
       reason: "Promoted",
       note: `NetworkBaseline ${namespace}/${name}: learning finished and learning.autoPromote is set: the spec now allows what was learned (${learned.listeners.length} listener(s), ${learned.egress.length} egress and ${learned.ingress.length} ingress peer(s)), in mode Alert`,
@@ -240,6 +228,17 @@ function learningLeftMs(b: Baseline, now: Date): number | undefined {
   const since = Date.parse(b.metadata?.creationTimestamp ? String(b.metadata.creationTimestamp) : "");
   if (d === null || Number.isNaN(since)) return undefined;
   return since + d - now.getTime();
+}
+
+/** The object an Event is about: this baseline. */
+function baselineRef(b: Baseline, namespace: string, name: string) {
+  return {
+    apiVersion: API_VERSION,
+    kind: BASELINE_KIND,
+    namespace,
+    name,
+    ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
+  };
 }
 
 function keyOf(o: KubernetesObject): string {

@@ -6,6 +6,9 @@
  */
 import type { IdentityResolver, PeerInfo, PodInfo } from "./baseline/types.js";
 import type { PodRef, Socket } from "./socket.js";
+import { stableSelector, workloadOf } from "./workload.js";
+
+export { workloadOf } from "./workload.js";
 
 export interface OwnerRef {
   kind: string;
@@ -32,21 +35,17 @@ export interface ClusterSnapshot {
   /** EndpointSlice addresses by owning Service. */
   endpoints: { namespace: string; service: string; addresses: string[] }[];
   nodes: { name: string; addresses: string[] }[];
-  /** Owners of owners: ReplicaSet → Deployment, Job → CronJob. */
-  owners: { namespace: string; kind: string; name: string; owner: OwnerRef }[];
-}
-
-/** The workload a pod belongs to, following ReplicaSet → Deployment and Job → CronJob. */
-export function workloadOf(pod: ClusterPod, owners: ClusterSnapshot["owners"]): OwnerRef | undefined {
-  let ref = pod.owner;
-  for (let hops = 0; ref && hops < 3; hops++) {
-    const up = owners.find(
-      (o) => o.namespace === pod.namespace && o.kind === ref?.kind && o.name === ref.name,
-    )?.owner;
-    if (!up) break;
-    ref = up;
-  }
-  return ref;
+  /**
+   * Owners of owners: ReplicaSet → Deployment, Job → CronJob, with the owner's selector
+   * (matchLabels) where it has one.
+   */
+  owners: {
+    namespace: string;
+    kind: string;
+    name: string;
+    owner: OwnerRef;
+    selector?: Record<string, string>;
+  }[];
 }
 
 export class ClusterIndex implements IdentityResolver {
@@ -132,7 +131,21 @@ export class ClusterIndex implements IdentityResolver {
       labels: pod.labels,
       namespaceLabels: this.#nsLabels.get(pod.namespace) ?? {},
       ports: pod.ports,
+      ...this.#workloadInfo(pod),
     };
+  }
+
+  readonly #workloads = new Map<string, Pick<PodInfo, "workload" | "selector">>();
+
+  /** The pod's workload and its stable selector, computed once per pod. */
+  #workloadInfo(pod: ClusterPod): Pick<PodInfo, "workload" | "selector"> {
+    let info = this.#workloads.get(pod.uid);
+    if (!info) {
+      const workload = workloadOf(pod, this.snapshot.owners);
+      info = { selector: stableSelector(pod, this.snapshot.owners), ...(workload ? { workload } : {}) };
+      this.#workloads.set(pod.uid, info);
+    }
+    return info;
   }
 
   /**

@@ -152,8 +152,8 @@ export function snapshotFromObjects({
         .map((a) => a.address),
     })),
     owners: [
-      ...replicaSets.flatMap((r) => ownerRow("ReplicaSet", r.metadata)),
-      ...jobs.flatMap((j) => ownerRow("Job", j.metadata)),
+      ...replicaSets.flatMap((r) => ownerRow("ReplicaSet", r.metadata, r.spec?.selector?.matchLabels)),
+      ...jobs.flatMap((j) => ownerRow("Job", j.metadata, j.spec?.selector?.matchLabels)),
     ],
   };
 }
@@ -161,7 +161,11 @@ export function snapshotFromObjects({
 function ownerRow(
   kind: string,
   meta: { namespace?: string; name?: string; ownerReferences?: V1OwnerReference[] } | undefined,
+  selector: Record<string, string> | undefined,
 ): ClusterSnapshot["owners"] {
   const owner = controller(meta?.ownerReferences);
-  return owner && meta?.name ? [{ namespace: meta.namespace ?? "", kind, name: meta.name, owner }] : [];
+  if (!owner || !meta?.name) return [];
+  return [
+    { namespace: meta.namespace ?? "", kind, name: meta.name, owner, ...(selector ? { selector } : {}) },
+  ];
 }

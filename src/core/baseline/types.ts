@@ -13,6 +13,10 @@ export interface PodInfo {
   namespaceLabels?: Record<string, string>;
   /** Container ports, for named ports. */
   ports?: { name: string; port: number; protocol: "TCP" | "UDP" }[];
+  /** The owning workload (Deployment via its ReplicaSet, StatefulSet, DaemonSet, Job, CronJob…). */
+  workload?: { kind: string; name: string };
+  /** The labels that select the workload across rollouts (src/core/workload.ts). */
+  selector?: Record<string, string>;
 }
 
 export type PeerInfo =
@@ -47,6 +51,11 @@ export interface EvaluationScope {
   scope: string;
   pod?: PodInfo;
   sockets: Socket[];
+  /**
+   * The scope's ephemeral port range (net.ipv4.ip_local_port_range); absent: Linux's default,
+   * which every new network namespace starts with.
+   */
+  ephemeralPorts?: readonly [number, number];
 }
 
 export interface FindingPeer {

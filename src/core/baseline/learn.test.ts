@@ -115,10 +115,11 @@ describe("identity-aware learning", () => {
   it("still flags a workload it never talked to, naming it", () => {
     const b = compileBaseline(NetworkBaseline.parse(learned));
     const other: PeerInfo = {
-      ...dbPod("x"),
+      kind: "pod",
+      namespace: "shop",
       name: "mail-1",
-      selector: { app: "mail" },
       labels: { app: "mail" },
+      selector: { app: "mail" },
       workload: { kind: "Deployment", name: "mail" },
     };
     const r = evaluate(

@@ -19,7 +19,7 @@ export interface ListeningOptions {
    * The namespace's ephemeral port range (net.ipv4.ip_local_port_range). When given, an
    * unconnected UDP socket on a port inside it is a client socket — a resolver that sends
    * from a fresh socket per query gets a random port from this range — not a listener
-   * (docs/adr/0006-udp-listeners.md). Baselines pass it; `scan --listening` does not, and so
+   * (docs/adr/0009-udp-listeners-and-thresholds.md). Baselines pass it; `scan --listening` does not, and so
    * shows every bound UDP socket, as `ss -l` does.
    */
   ephemeralPorts?: readonly [number, number];

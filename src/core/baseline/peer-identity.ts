@@ -2,7 +2,7 @@
  * What a peer *is*, for learning: a workload (by its stable selector), a Service, one of the
  * entities the API names, or — only when the cluster does not know it — an address. A
  * learned baseline written from identities survives rollouts, restarts and scale-outs; one
- * written from pod IPs floods on the next rollout (docs/adr/0005-identity-learning.md).
+ * written from pod IPs floods on the next rollout (docs/adr/0008-identity-learning.md).
  */
 import type { Peer } from "../../api/v1alpha1/networkbaseline.js";
 import type { IdentityResolver } from "./types.js";

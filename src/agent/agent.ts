@@ -7,7 +7,7 @@ import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
 import { buildObservation } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
-import { maskFinding, maskSocket } from "../core/mask.js";
+import { maskAddress, maskFinding } from "../core/mask.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObservationWriter } from "../kube/observations.js";
 import type { ClusterWatcher } from "../kube/watcher.js";
@@ -107,7 +107,7 @@ export class Agent {
         const masks = this.d.masks ?? [];
         const podSockets = pods.map((pod) => ({
           pod,
-          sockets: (node.socketsByPod.get(pod.uid)?.sockets ?? []).map((x) => maskSocket(x, masks)),
+          sockets: node.socketsByPod.get(pod.uid)?.sockets ?? [],
         }));
         const spec = buildObservation(
           b.source.metadata.name ?? "",
@@ -116,6 +116,7 @@ export class Agent {
           findingsOf,
           this.#windowStart,
           now,
+          { baselineNamespace: b.namespace, resolver: index, mask: (a) => maskAddress(a, masks) },
         );
         writes.push(this.d.observations.write(b.namespace, spec));
       }

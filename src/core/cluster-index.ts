@@ -26,6 +26,20 @@ export interface ClusterPod {
   serviceAccount?: string;
   owner?: OwnerRef;
   ports: { name: string; port: number; protocol: "TCP" | "UDP" }[];
+  /** RFC 3339: when the pod was created (an IP reused by a newer pod is the newer pod's). */
+  createdAt?: string;
+  /** The pod has finished (Succeeded/Failed) or was deleted: its IP may already be someone else's. */
+  gone?: boolean;
+}
+
+/**
+ * Which of two pods an IP means now: a running pod over one that is gone (a tombstone or a
+ * finished pod), else the newer one. Pod IPs are reused; a TIME_WAIT socket to a deleted pod
+ * still names that pod until its tombstone expires.
+ */
+export function newerClaim(a: ClusterPod, b: ClusterPod): ClusterPod {
+  if (Boolean(a.gone) !== Boolean(b.gone)) return a.gone ? b : a;
+  return (a.createdAt ?? "") >= (b.createdAt ?? "") ? a : b;
 }
 
 export interface ClusterSnapshot {
@@ -67,7 +81,11 @@ export class ClusterIndex implements IdentityResolver {
     for (const p of snapshot.pods) {
       this.#podsByUid.set(p.uid, p);
       // A hostNetwork pod shares its node's IP: that address means the node, not the pod.
-      if (!p.hostNetwork) for (const ip of p.ips) this.#podsByIp.set(ip, p);
+      if (!p.hostNetwork)
+        for (const ip of p.ips) {
+          const prev = this.#podsByIp.get(ip);
+          this.#podsByIp.set(ip, prev ? newerClaim(prev, p) : p);
+        }
     }
     for (const s of snapshot.services)
       for (const ip of s.clusterIPs) this.#services.set(ip, { namespace: s.namespace, name: s.name });

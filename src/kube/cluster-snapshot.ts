@@ -57,6 +57,10 @@ export function toClusterPod(p: V1Pod): ClusterPod | undefined {
     ),
   };
   if (p.spec?.nodeName) pod.nodeName = p.spec.nodeName;
+  const created = p.metadata?.creationTimestamp;
+  if (created) pod.createdAt = new Date(created).toISOString();
+  if (p.status?.phase === "Succeeded" || p.status?.phase === "Failed" || p.metadata?.deletionTimestamp)
+    pod.gone = true;
   if (p.spec?.serviceAccountName) pod.serviceAccount = p.spec.serviceAccountName;
   const owner = controller(p.metadata?.ownerReferences);
   if (owner) pod.owner = owner;

@@ -128,6 +128,7 @@ describe("identity-aware learning", () => {
       clusterWith({ "10.244.9.9": other }),
     );
     expect(r.findings.map((f) => f.rule)).toEqual(["UnexpectedEgress"]);
+    expect(r.findings[0]?.message).toContain("(pod shop/mail-1 of deployment mail)");
   });
 
   it("without cluster knowledge, learns addresses as before", () => {

@@ -3,6 +3,7 @@
  * against the baselines that select it, and report findings as Kubernetes Events and
  * OpenTelemetry metrics and logs. One `cycle()` is one scan; `run()` repeats it.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
 import { buildObservation } from "../core/baseline/observation.js";
@@ -146,13 +147,9 @@ export class Agent {
       } catch (err) {
         this.d.log("scan failed", { error: (err as Error).message });
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
-        signal.addEventListener("abort", () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      // Node's abortable sleep removes its abort listener when it resolves: a listener per
+      // cycle would pile up on the signal over days.
+      await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
 }

@@ -2,7 +2,16 @@
 import type { RuleId } from "../../api/v1alpha1/networkbaseline.js";
 import type { Socket } from "../socket.js";
 
-export type FindingRule = RuleId | "CannotEvaluateOffline";
+/** Rules of the detectors on the tracker's memory (src/core/memory/detectors.ts). */
+export type DetectorRule =
+  | "Beaconing"
+  | "ConnectionGrowth"
+  | "CloseWaitLeak"
+  | "FailedHandshakes"
+  | "EphemeralPortPressure"
+  | "NetworkDiscoveryTool";
+
+export type FindingRule = RuleId | "CannotEvaluateOffline" | DetectorRule;
 export type Severity = "info" | "low" | "medium" | "high";
 
 /** A pod the resolver knows about (as a peer, or as the scope being evaluated). */
@@ -89,6 +98,8 @@ export interface Finding {
     | "netns"
   >;
   peer?: FindingPeer;
+  /** The process behind a finding that is not about one socket (a beacon, a discovery tool). */
+  holder?: { pid: number; process?: string; cmdline?: string };
   /** Sockets behind this finding (a peer seen on many connections is one finding). */
   count: number;
   limit?: number;

@@ -47,7 +47,7 @@ ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowled
 
 ${CLUSTER_HELP}`;
 
-function readBaselineFiles(files: string[]): {
+export function readBaselineFiles(files: string[]): {
   baselines: ValidatedBaseline[];
   problems: ValidationProblem[];
 } {

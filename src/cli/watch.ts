@@ -16,6 +16,7 @@ import { collectSockets } from "../procfs/collect.js";
 import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { listProcesses } from "../procfs/processes.js";
+import { UserNames } from "../procfs/users.js";
 import { readBaselineFiles } from "./baseline.js";
 import { localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
@@ -92,6 +93,7 @@ export async function watchCommand(
   const resolver = offlineResolver(localAddresses());
   const own = ownEphemeralRange(paths);
   const tracker = new Tracker();
+  const users = new UserNames(paths.passwd);
   const active = new Map<string, { finding: Finding; since: number }>();
   const started = clock.now();
   const stop = new AbortController();
@@ -126,7 +128,10 @@ export async function watchCommand(
         if (list) list.push(s);
         else byNetns.set(s.netns, [s]);
       }
-      const procs = listProcesses(paths, new Set(byNetns.keys()));
+      const procs = listProcesses(paths, new Set(byNetns.keys())).map((p) => {
+        const user = p.uid !== undefined ? users.name(p.uid) : undefined;
+        return user ? { ...p, user } : p;
+      });
       const names = new Map<number, string>();
       for (const s of sockets) if (!names.has(s.netns)) names.set(s.netns, `netns ${netnsLabel(s)}`);
       tracker.observe(

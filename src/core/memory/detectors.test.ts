@@ -56,7 +56,8 @@ describe("Beaconing", () => {
 
   it("irregular connections (jitter) are not a beacon", () => {
     const gaps = [300, 2100, 700, 1900, 400, 2600, 900, 1500, 350, 2200, 650, 1800];
-    const times = gaps.reduce<number[]>((acc, g) => [...acc, (acc.at(-1) ?? 0) + g], [0]);
+    const times = [0];
+    for (const g of gaps) times.push((times.at(-1) as number) + g);
     const end = times.at(-1) as number;
     const f = run(() => ({ sockets: times.map((t, k) => timeWait(40000 + k, end - t)) }), 2, 100);
     expect(f.filter((x) => x.rule === "Beaconing")).toEqual([]);

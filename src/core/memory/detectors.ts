@@ -284,7 +284,12 @@ export function detectDiscoveryTools(m: ScopeMemory, now: number, o: DetectorOpt
     if (!tool) continue;
     const scanner =
       tool === "nmap" || tool === "masscan" || tool === "zmap" || tool === "nc" || tool === "ncat";
-    const parent = p.ppid !== undefined ? `, parent ${p.parent ?? "?"} (pid ${p.ppid})` : "";
+    const parent =
+      p.ppid === undefined
+        ? ""
+        : p.parent
+          ? `, parent ${p.parent} (pid ${p.ppid})`
+          : `, parent pid ${p.ppid}`;
     const user = p.user ?? (p.uid !== undefined ? `uid ${p.uid}` : undefined);
     out.push({
       rule: "NetworkDiscoveryTool",

@@ -62,6 +62,9 @@ export function evaluateNode(
   const matchedPods = new Map<string, ClusterPod[]>(baselines.map((b) => [b.id, []]));
   for (const pod of index.snapshot.pods) {
     if (nodeName !== undefined && pod.nodeName !== nodeName) continue;
+    // A deleted pod stays in the index as a tombstone so its lingering sockets keep a name;
+    // it is evaluated and listed only while it still has sockets here (Terminating).
+    if (pod.gone && !socketsByPod.has(pod.uid)) continue;
     const podSockets = socketsByPod.get(pod.uid)?.sockets ?? [];
     for (const b of baselines) {
       if (!selectsPod(b, pod)) continue;

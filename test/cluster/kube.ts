@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   ApiException,
   ApiextensionsV1Api,
+  type AppsV1Api,
   type CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
@@ -11,8 +12,11 @@ import {
   KubernetesObjectApi,
   loadAllYaml,
   PatchStrategy,
+  type V1Deployment,
   type V1Pod,
+  type V1ReplicaSet,
 } from "@kubernetes/client-node";
+import { ip, type Sandbox } from "../host/sandbox.js";
 import { waitFor } from "./process.js";
 
 /** HTTP status and the API server's own message from a failed client-node call. */
@@ -158,4 +162,153 @@ export async function runningPod(
     name: created.metadata?.name as string,
     body: created,
   });
+}
+
+/**
+ * A Deployment as a controller-manager would leave it (there is none here): it selects
+ * `{app}`; each of its ReplicaSets (one per pod-template-hash) selects `{app,
+ * pod-template-hash}` and is owned by it; `podOf` makes a pod of a ReplicaSet with its
+ * labels and an ownerReference, as the ReplicaSet controller would.
+ */
+export async function createDeployment(
+  apps: AppsV1Api,
+  namespace: string,
+  app: string,
+): Promise<V1Deployment> {
+  return apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name: app, labels: { app } },
+      spec: {
+        selector: { matchLabels: { app } },
+        template: {
+          metadata: { labels: { app } },
+          spec: { containers: [{ name: "app", image: `example.invalid/${app}` }] },
+        },
+      },
+    },
+  });
+}
+
+/** The ReplicaSet `<deployment>-<hash>` of a Deployment's revision. */
+export async function createReplicaSet(
+  apps: AppsV1Api,
+  deployment: V1Deployment,
+  hash: string,
+): Promise<V1ReplicaSet> {
+  const name = deployment.metadata?.name as string;
+  const labels = { ...deployment.spec?.selector.matchLabels, "pod-template-hash": hash };
+  return apps.createNamespacedReplicaSet({
+    namespace: deployment.metadata?.namespace as string,
+    body: {
+      metadata: {
+        name: `${name}-${hash}`,
+        labels,
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            name,
+            uid: deployment.metadata?.uid as string,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: { containers: [{ name: "app", image: `example.invalid/${name}` }] },
+        },
+      },
+    },
+  });
+}
+
+/** A pod `<replicaset>-<suffix>` of a ReplicaSet, bound to `nodeName` (no scheduler here). */
+export function podOf(rs: V1ReplicaSet, suffix: string, nodeName: string): V1Pod {
+  const name = rs.metadata?.name as string;
+  return {
+    metadata: {
+      name: `${name}-${suffix}`,
+      labels: { ...rs.spec?.template?.metadata?.labels },
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name,
+          uid: rs.metadata?.uid as string,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    spec: { nodeName, containers: [{ name: "app", image: "example.invalid/app" }] },
+  };
+}
+
+/**
+ * Delete a pod the way it goes on a node: the delete marks it Terminating (a pod bound to a
+ * node is deleted gracefully), `stop` ends its processes (the kubelet's part), then the
+ * kubelet's final delete with grace period 0 removes the object.
+ */
+export async function terminatePod(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  stop: () => Promise<void>,
+): Promise<void> {
+  await core.deleteNamespacedPod({ namespace, name });
+  await stop();
+  await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+  await waitFor(
+    `pod ${namespace}/${name} removed`,
+    async () => {
+      try {
+        await core.readNamespacedPod({ namespace, name });
+        return false;
+      } catch (err) {
+        return apiError(err).code === 404;
+      }
+    },
+    { timeoutMs: 10_000 },
+  );
+}
+
+/**
+ * One node's pod network, as a bridge CNI plugin makes it: a bridge in its own network
+ * namespace, and per pod a namespace whose eth0 (a veth into the bridge) holds the pod IP.
+ * Everything lives in the sandbox's namespaces, so its cleanup removes it.
+ */
+export class PodNetwork {
+  readonly #hub: string;
+  #ports = 0;
+
+  constructor(
+    private readonly box: Sandbox,
+    private readonly prefixLength = 24,
+  ) {
+    this.#hub = box.netns("podnet");
+    ip("-n", this.#hub, "link", "add", "br0", "type", "bridge");
+    ip("-n", this.#hub, "link", "set", "br0", "up");
+  }
+
+  /** A pod's network namespace with `address` on eth0, plugged into the bridge. */
+  add(suffix: string, address: string): string {
+    const ns = this.box.netns(suffix);
+    const port = `p${++this.#ports}`;
+    ip("link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", port, "netns", this.#hub);
+    ip("-n", this.#hub, "link", "set", port, "master", "br0", "up");
+    ip("-n", ns, "addr", "add", `${address}/${this.prefixLength}`, "dev", "eth0");
+    ip("-n", ns, "link", "set", "eth0", "up");
+    return ns;
+  }
+
+  /** A CNI DEL for a finished pod: its address leaves the network and may go to another pod. */
+  release(ns: string): void {
+    ip("-n", ns, "link", "set", "eth0", "down");
+    ip("-n", ns, "addr", "flush", "dev", "eth0");
+  }
 }

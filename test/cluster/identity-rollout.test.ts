@@ -483,12 +483,12 @@ describe.skipIf(unavailable !== null)("identity baselines through a rollout", ()
     const egress = events.find((e) => e.reason === "UnexpectedEgress");
     expect(ingress?.note).toMatch(
       new RegExp(
-        `^pod ${ns}/${db2.name} accepted a connection from ${API_1.replaceAll(".", "\\.")} \\(pod ${ns}/${mail.name}\\) on port 5432/TCP \\(process slwl-db, pid \\d+\\)`,
+        `^pod ${ns}/${db2.name} accepted a connection from ${API_1.replaceAll(".", "\\.")} \\(pod ${ns}/${mail.name} of deployment mail\\) on port 5432/TCP \\(process slwl-db, pid \\d+\\)`,
       ),
     );
     expect(egress?.note).toMatch(
       new RegExp(
-        `^pod ${ns}/${api2.name} connected to ${CACHE.replaceAll(".", "\\.")}:6379/TCP \\(pod ${ns}/${cache.name}\\) \\(process slwl-api, pid \\d+\\)`,
+        `^pod ${ns}/${api2.name} connected to ${CACHE.replaceAll(".", "\\.")}:6379/TCP \\(pod ${ns}/${cache.name} of deployment cache\\) \\(process slwl-api, pid \\d+\\)`,
       ),
     );
     for (const e of [ingress, egress]) console.log(`finding ${e?.reason}: ${e?.note}`);

@@ -104,7 +104,10 @@ export class Agent {
     const detected = scopes.flatMap(({ pod }) => {
       const m = this.#tracker.scope(`pod ${pod.namespace}/${pod.name}`);
       return m
-        ? detect(m, now.getTime(), { isInternal: (a) => index.isHost(a) || index.isCluster(a) }).map((f) => ({
+        ? detect(m, now.getTime(), {
+            isInternal: (a) => index.isHost(a) || index.isCluster(a),
+            ...(pod.ephemeralPorts ? { ephemeralPorts: pod.ephemeralPorts } : {}),
+          }).map((f) => ({
             pod,
             f,
           }))

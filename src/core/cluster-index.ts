@@ -30,6 +30,8 @@ export interface ClusterPod {
   createdAt?: string;
   /** The pod has finished (Succeeded/Failed) or was deleted: its IP may already be someone else's. */
   gone?: boolean;
+  /** net.ipv4.ip_local_port_range from securityContext.sysctls, when the pod sets it. */
+  ephemeralPorts?: [number, number];
 }
 
 /**

@@ -61,6 +61,14 @@ export function toClusterPod(p: V1Pod): ClusterPod | undefined {
   if (created) pod.createdAt = new Date(created).toISOString();
   if (p.status?.phase === "Succeeded" || p.status?.phase === "Failed" || p.metadata?.deletionTimestamp)
     pod.gone = true;
+  // A pod may set its namespace's ephemeral range (a "safe" sysctl): judge its UDP sockets
+  // and TIME_WAIT against that, not Linux's default.
+  const range = p.spec?.securityContext?.sysctls?.find(
+    (s) => s.name === "net.ipv4.ip_local_port_range",
+  )?.value;
+  const m = range ? /^\s*(\d+)\s+(\d+)\s*$/.exec(range) : null;
+  if (m && Number(m[1]) > 0 && Number(m[2]) >= Number(m[1]) && Number(m[2]) <= 65535)
+    pod.ephemeralPorts = [Number(m[1]), Number(m[2])];
   if (p.spec?.serviceAccountName) pod.serviceAccount = p.spec.serviceAccountName;
   const owner = controller(p.metadata?.ownerReferences);
   if (owner) pod.owner = owner;

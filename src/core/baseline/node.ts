@@ -73,7 +73,12 @@ export function evaluateNode(
       if (b.source.spec.mode !== "Alert") continue;
       const result = evaluate(
         b,
-        { scope: `pod ${pod.namespace}/${pod.name}`, pod: index.podInfo(pod), sockets: podSockets },
+        {
+          scope: `pod ${pod.namespace}/${pod.name}`,
+          pod: index.podInfo(pod),
+          sockets: podSockets,
+          ...(pod.ephemeralPorts ? { ephemeralPorts: pod.ephemeralPorts } : {}),
+        },
         index,
         now,
       );

@@ -54,8 +54,10 @@ export function buildObservation(
   const tcpStates: Record<string, number> = {};
   let truncated = false;
   const mask = context.mask ?? ((a: string) => a);
-  for (const { sockets } of pods) {
-    const traffic = classifyTraffic(sockets, undefined, { ephemeralPorts: DEFAULT_EPHEMERAL_RANGE });
+  for (const { pod, sockets } of pods) {
+    const traffic = classifyTraffic(sockets, undefined, {
+      ephemeralPorts: pod.ephemeralPorts ?? DEFAULT_EPHEMERAL_RANGE,
+    });
     for (const use of traffic.listeners) {
       // One entry per bind address; the last process seen on it names it.
       const key = `${use.protocol}|${use.address}|${use.port}`;

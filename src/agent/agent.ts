@@ -16,6 +16,7 @@ import type { ObservationWriter } from "../kube/observations.js";
 import type { ClusterWatcher } from "../kube/watcher.js";
 import type { Cidr } from "../net/cidr.js";
 import { collectSockets } from "../procfs/collect.js";
+import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import type { ProcPaths } from "../procfs/paths.js";
 import { listProcesses } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
@@ -83,7 +84,8 @@ export class Agent {
     );
     const index = this.d.watcher.index();
     index.enrichInPlace(scan.sockets);
-    const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName);
+    const fileLimits = fileLimitsOfBusyProcesses(this.d.paths, scan.sockets);
+    const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName, fileLimits);
 
     // The memory: one scope per pod on this node, fed every cycle; its detectors' findings
     // go the same way as the baselines' (Events, OTel), whether or not a baseline selects the pod.

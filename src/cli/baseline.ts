@@ -21,6 +21,7 @@ import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { stableSelector } from "../core/workload.js";
 import { collectSockets } from "../procfs/collect.js";
+import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cluster-flags.js";
@@ -168,6 +169,7 @@ export async function checkCommand(
   const observation = {
     scope: description,
     sockets,
+    fileLimits: fileLimitsOfBusyProcesses(paths, sockets),
     ...(target ? { pod: target.info } : {}),
     ...(ephemeralPorts ? { ephemeralPorts } : {}),
   };

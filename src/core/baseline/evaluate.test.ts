@@ -454,6 +454,31 @@ describe("thresholds with meaning (limits.ts)", () => {
   });
 });
 
+describe("the open-file limit", () => {
+  it("a process whose sockets fill 80% of its open-file limit is named, whatever the baseline says", () => {
+    const held = Array.from({ length: 900 }, (_, i) => ({
+      ...egress("10.0.0.7", 5432),
+      localPort: 30000 + i,
+      pid: 812,
+    }));
+    const r = evaluate(
+      baseline({}),
+      { ...SCOPE, sockets: held, fileLimits: new Map([[812, 1024]]) },
+      offline,
+    );
+    expect(r.findings.map((f) => [f.rule, f.count, f.limit])).toEqual([["EstablishedThreshold", 900, 1024]]);
+    expect(r.findings[0]?.message).toBe(
+      "pod shop/web-7d9: process web (pid 812) holds 900 sockets (900 established, to 10.0.0.7:5432 (900)), 88% of its open-file limit 1024 — new connections and files fail with EMFILE when it is reached",
+    );
+    const fine = evaluate(
+      baseline({}),
+      { ...SCOPE, sockets: held.slice(0, 800), fileLimits: new Map([[812, 1024]]) },
+      offline,
+    );
+    expect(fine.findings).toEqual([]);
+  });
+});
+
 describe("what listens: UDP client sockets are not listeners", () => {
   const udp = (port: number) =>
     sock({ protocol: "udp", localAddress: "0.0.0.0", localPort: port, state: "UNCONN" });

@@ -25,6 +25,9 @@ export function timeWaitLimit(range: readonly [number, number] = DEFAULT_EPHEMER
   return Math.floor((range[1] - range[0] + 1) * TIME_WAIT_SHARE);
 }
 
+/** A process whose sockets fill this share of its open-file limit is about to hit EMFILE. */
+export const FILE_LIMIT_SHARE = 0.8;
+
 /** A learned ceiling for ESTABLISHED: room for pools that grow, still a ceiling for leaks. */
 export function establishedCeiling(max: number): number {
   return Math.max(4 * max, max + 100);

@@ -56,6 +56,8 @@ export function evaluateNode(
   baselines: CompiledBaseline[],
   now: Date,
   nodeName?: string,
+  /** Open-file limits of busy processes on the node, by pid (procfs fileLimitsOfBusyProcesses). */
+  fileLimits?: ReadonlyMap<number, number>,
 ): NodeEvaluation {
   const socketsByPod = groupByPod(sockets, index);
   const evaluations: PodEvaluation[] = [];
@@ -78,6 +80,7 @@ export function evaluateNode(
           pod: index.podInfo(pod),
           sockets: podSockets,
           ...(pod.ephemeralPorts ? { ephemeralPorts: pod.ephemeralPorts } : {}),
+          ...(fileLimits ? { fileLimits } : {}),
         },
         index,
         now,

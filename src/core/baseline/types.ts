@@ -65,6 +65,8 @@ export interface EvaluationScope {
    * which every new network namespace starts with.
    */
   ephemeralPorts?: readonly [number, number];
+  /** Open-file limits (soft RLIMIT_NOFILE) of the busy processes in the scope, by pid. */
+  fileLimits?: ReadonlyMap<number, number>;
 }
 
 export interface FindingPeer {

@@ -7,7 +7,7 @@
 import { hostPort } from "../../../net/address.js";
 import type { Socket } from "../../socket.js";
 import { socketRef } from "../explain.js";
-import { stateLimit, timeWaitLimit } from "../limits.js";
+import { FILE_LIMIT_SHARE, stateLimit, timeWaitLimit } from "../limits.js";
 import type { Finding } from "../types.js";
 import type { Check, NewFinding } from "./context.js";
 
@@ -127,6 +127,21 @@ export const checkThresholds: Check = ({ baseline: b, scope, traffic }) => {
       count: est,
       limit: t.established,
       ...first(inState("ESTABLISHED")),
+    });
+  }
+  // Whatever the baseline says, a process cannot hold more sockets than its open-file limit:
+  // past FILE_LIMIT_SHARE of it, accept() and connect() are about to fail with EMFILE.
+  for (const [pid, limit] of scope.fileLimits ?? []) {
+    const held = scope.sockets.filter((s) => s.pid === pid);
+    if (held.length <= limit * FILE_LIMIT_SHARE) continue;
+    const established = held.filter((s) => s.state === "ESTABLISHED");
+    findings.push({
+      rule: "EstablishedThreshold",
+      severity: "medium",
+      message: `${scope.scope}: process ${held[0]?.process ?? "?"} (pid ${pid}) holds ${held.length} sockets (${established.length} established${whereAndWho(established, listening).replace(/ \(process [^)]*\)/, "")}), ${Math.round((held.length / limit) * 100)}% of its open-file limit ${limit} — new connections and files fail with EMFILE when it is reached`,
+      count: held.length,
+      limit,
+      ...first(held),
     });
   }
   if (t?.listeners !== undefined && traffic.listening > t.listeners) {

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
-import { buildObservation } from "../core/baseline/observation.js";
+import { buildObservation, type ObservationSpec } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
 import { maskAddress, maskFinding } from "../core/mask.js";
 import { detect } from "../core/memory/detectors.js";
@@ -30,8 +30,10 @@ export interface AgentDeps {
   watcher: ClusterWatcher;
   recorder?: EventRecorder;
   observations?: ObservationWriter;
-  /** How often NetworkObservations are written (default 30 s; every scan when 0). */
+  /** How often NetworkObservations are built (default 30 s; every scan when 0); written only on change. */
   observationIntervalMs?: number;
+  /** An unchanged observation is written again after this long, to say the node is alive (default 15 min). */
+  observationHeartbeatMs?: number;
   /** Addresses marked sensitive: masked in Events, OTel and observations. */
   masks?: Cidr[];
   telemetry?: Telemetry;
@@ -60,6 +62,8 @@ export class Agent {
   readonly #tracker = new Tracker();
   #active = new Set<string>();
   #windowStart: Date | undefined;
+  /** What each observation last said and when it was written (change detection, heartbeat). */
+  readonly #written = new Map<string, { content: string; at: number }>();
 
   constructor(private readonly d: AgentDeps) {
     this.#baselines = new BaselineCache((m, f) => d.log(m, f));
@@ -139,8 +143,10 @@ export class Agent {
       }
     }
     const interval = this.d.observationIntervalMs ?? 30_000;
+    const heartbeat = this.d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#windowStart ??= now;
     if (this.d.observations && now.getTime() - this.#windowStart.getTime() >= interval) {
+      const writer = this.d.observations;
       for (const b of baselines) {
         const pods = node.matchedPods.get(b.id) ?? [];
         if (pods.length === 0) continue;
@@ -161,7 +167,17 @@ export class Agent {
           now,
           { baselineNamespace: b.namespace, resolver: index, mask: (a) => maskAddress(a, masks) },
         );
-        writes.push(this.d.observations.write(b.namespace, spec));
+        // Written when what it says changed (timestamps and counts aside), else as a heartbeat:
+        // 500 nodes × 20 baselines writing every 30 s would be ~330 writes/s forever.
+        const key = `${b.namespace}/${spec.baseline}`;
+        const content = observationContent(spec);
+        const last = this.#written.get(key);
+        if (last && last.content === content && now.getTime() - last.at < heartbeat) continue;
+        writes.push(
+          writer.write(b.namespace, spec).then((ok) => {
+            if (ok) this.#written.set(key, { content, at: now.getTime() });
+          }),
+        );
       }
       this.#windowStart = now;
     }
@@ -194,6 +210,27 @@ export class Agent {
       await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
+}
+
+/** The agent re-writes an unchanged observation this often; the operator's staleness is 3× this. */
+export const DEFAULT_HEARTBEAT_MS = 15 * 60_000;
+
+/**
+ * What an observation says, for change detection: pods, listeners, peers (identity, port,
+ * protocol), findings by rule, truncation — not its window, per-peer times or socket counts,
+ * which move every scan and which the operator does not aggregate.
+ */
+export function observationContent(spec: ObservationSpec): string {
+  const peers = (list: ObservationSpec["egress"]) =>
+    list.map((p) => [p.peer ? JSON.stringify(p.peer) : p.address, p.port, p.protocol]).sort();
+  return JSON.stringify([
+    spec.pods,
+    spec.listeners,
+    peers(spec.egress),
+    peers(spec.ingress),
+    Object.entries(spec.violations).sort(),
+    spec.truncated ?? false,
+  ]);
 }
 
 function eventFor(f: Finding, pod: { namespace: string; name: string; uid: string }, key: string) {

@@ -18,7 +18,8 @@ export class ObservationWriter {
   }
 
   /** Never throws: a failed write is counted and the next scan writes again. */
-  async write(namespace: string, spec: ObservationSpec): Promise<void> {
+  /** True when the API server took it. */
+  async write(namespace: string, spec: ObservationSpec): Promise<boolean> {
     try {
       await this.#api.patch(
         {
@@ -41,9 +42,11 @@ export class ObservationWriter {
         PatchStrategy.ServerSideApply,
       );
       this.stats.written++;
+      return true;
     } catch (err) {
       this.stats.failed++;
       this.stats.lastError = apiErrorText(err);
+      return false;
     }
   }
 }

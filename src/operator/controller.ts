@@ -96,7 +96,9 @@ export class BaselineController {
       .find((x) => x.metadata?.namespace === namespace && x.metadata?.name === name) as Baseline | undefined;
     if (!b) return { outcome: "gone" };
     const now = (this.#o.now ?? (() => new Date()))();
-    const staleBefore = now.getTime() - (this.#o.staleAfterMs ?? 5 * 60_000);
+    // Agents write on change and re-write unchanged observations every 15 min (heartbeat):
+    // three missed heartbeats mean the node stopped reporting.
+    const staleBefore = now.getTime() - (this.#o.staleAfterMs ?? 45 * 60_000);
     const observations: ObservationSummary[] = (this.#observations.list() as Observation[])
       .filter(
         (o) =>

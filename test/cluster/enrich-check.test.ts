@@ -202,17 +202,9 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
       expect(ok.stdout).toContain(`scope pod ${pod}`);
     }
 
-    const bad = runCli([
-      "check",
-      "--kubeconfig",
-      kubeconfig,
-      "--pod",
-      pod,
-      "--baseline",
-      wrong,
-      "-o",
-      "json",
-    ]);
+    const checkWrong = (format: string) =>
+      runCli(["check", "--kubeconfig", kubeconfig, "--pod", pod, "--baseline", wrong, "-o", format]);
+    const bad = checkWrong("json");
     expect(bad.code).toBe(1);
     const [finding] = (
       JSON.parse(bad.stdout) as { results: { findings: FindingRecord[] }[] }
@@ -222,17 +214,7 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
       `pod ${pod} connected to ${DB_IP}:5432/TCP (pod ${ns}/db-0) (process slwl-web`,
     );
     // The same finding as an NDJSON line: the pod and its workload, and who the peer is.
-    const lines = runCli([
-      "check",
-      "--kubeconfig",
-      kubeconfig,
-      "--pod",
-      pod,
-      "--baseline",
-      wrong,
-      "-o",
-      "ndjson",
-    ]);
+    const lines = checkWrong("ndjson");
     expect(lines.code).toBe(1);
     const records = lines.stdout
       .trimEnd()

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runCli } from "../host/sandbox.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
-import { apply, applyCrds, parseManifests, repoCrds } from "./kube.js";
+import { apply, applyCrds, createBaseline, parseManifests, repoCrds } from "./kube.js";
 
 describe("baseline export --as networkpolicy", () => {
   const dir = mkdtempSync(join(tmpdir(), "socklens-netpol-"));
@@ -80,18 +80,7 @@ describe("baseline export --as networkpolicy", () => {
       namespace: ns,
       body: { metadata: { name: "legacy" }, spec: { ports: [{ port: 443 }] } },
     });
-    await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-      group: "socklens.io",
-      version: "v1alpha1",
-      plural: "networkbaselines",
-      namespace: ns,
-      body: {
-        apiVersion: "socklens.io/v1alpha1",
-        kind: "NetworkBaseline",
-        metadata: { name: "web" },
-        spec: spec(),
-      },
-    });
+    await createBaseline(kc, ns, "web", spec());
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -229,19 +218,15 @@ describe("baseline export --as networkpolicy", () => {
   });
 
   it("by default still exports what was learned; that file then exports as a policy", async () => {
-    const custom = kc.makeApiClient(CustomObjectsApi);
-    const nbl = { group: "socklens.io", version: "v1alpha1", plural: "networkbaselines", namespace: ns };
-    await custom.createNamespacedCustomObject({
-      ...nbl,
-      body: {
-        apiVersion: "socklens.io/v1alpha1",
-        kind: "NetworkBaseline",
-        metadata: { name: "learner" },
-        spec: { podSelector: { matchLabels: { app: "learner" } }, mode: "Learn" },
-      },
+    await createBaseline(kc, ns, "learner", {
+      podSelector: { matchLabels: { app: "learner" } },
+      mode: "Learn",
     });
-    await custom.patchNamespacedCustomObjectStatus({
-      ...nbl,
+    await kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObjectStatus({
+      group: "socklens.io",
+      version: "v1alpha1",
+      plural: "networkbaselines",
+      namespace: ns,
       name: "learner",
       body: [
         {

@@ -99,40 +99,39 @@ describe.skipIf(unavailable !== null)("learn, then check", () => {
     expect(lines).toHaveLength(2);
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     for (const rec of records) expect(Object.values(rec)).not.toContain(null);
-    const listener = records.find((x) => x.rule === "UnexpectedListener");
-    expect(listener).toEqual({
-      rule: "UnexpectedListener",
-      severity: "high",
-      message: expect.stringContaining("opened an unexpected listener on 0.0.0.0:4444/TCP"),
+    // Both come from the intruder's process: the same who and where.
+    const intruder = {
       baseline: "shop/app",
       scope: expect.stringContaining("netns"),
       process: "slwl-intruder",
       pid: expect.any(Number),
       protocol: "TCP",
+      count: 1,
+      netns: expect.any(Number),
+    };
+    const listener = records.find((x) => x.rule === "UnexpectedListener");
+    expect(listener).toEqual({
+      ...intruder,
+      rule: "UnexpectedListener",
+      severity: "high",
+      message: expect.stringContaining("opened an unexpected listener on 0.0.0.0:4444/TCP"),
       localAddress: "0.0.0.0",
       localPort: 4444,
       state: "LISTEN",
-      count: 1,
-      netns: expect.any(Number),
     });
     expect(listener?.message).toContain(`pid ${listener?.pid}`);
-    const egress = records.find((x) => x.rule === "UnexpectedEgress");
-    expect(egress).toEqual({
+    expect(records.find((x) => x.rule === "UnexpectedEgress")).toEqual({
+      ...intruder,
       rule: "UnexpectedEgress",
       severity: "medium",
       // 6379 is a well-known port: no Non-Standard Port technique.
-      message: expect.stringContaining("connected to 10.232.0.2:6379/TCP"),
-      baseline: "shop/app",
-      scope: listener?.scope,
-      process: "slwl-intruder",
-      pid: listener?.pid,
-      protocol: "TCP",
+      message: expect.stringContaining(
+        `connected to 10.232.0.2:6379/TCP (process slwl-intruder, pid ${listener?.pid})`,
+      ),
       direction: "egress",
       peerAddress: "10.232.0.2",
       peerPort: 6379,
       state: "ESTABLISHED",
-      count: 1,
-      netns: listener?.netns,
     });
   });
 

@@ -24,27 +24,25 @@ const DB_SERVICE = new Map([
 ]);
 
 describe("networkPolicyFromBaseline", () => {
-  it("maps selectors, ipBlocks, ports and the checked directions", () => {
-    const { policy } = exported({
-      egress: [
-        {
-          to: [
-            { podSelector: { matchLabels: { app: "db" } } },
-            {
-              podSelector: { matchExpressions: [{ key: "tier", operator: "In", values: ["cache"] }] },
-              namespaceSelector: { matchLabels: { team: "data" } },
-            },
-            { ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] } },
-          ],
-          ports: [{ port: 5432 }, { port: 6000, endPort: 6010, protocol: "TCP" }, { port: "metrics" }],
-        },
-        { ports: [{ port: 53, protocol: "UDP" }] },
-      ],
-      ingress: [
-        { from: [{ namespaceSelector: { matchLabels: { team: "edge" } } }], ports: [{ port: 8080 }] },
-      ],
-    });
-    expect(policy).toEqual({
+  it("maps selectors, ipBlocks, ports and the checked directions one to one", () => {
+    const egress = [
+      {
+        to: [
+          { podSelector: { matchLabels: { app: "db" } } },
+          {
+            podSelector: { matchExpressions: [{ key: "tier", operator: "In" as const, values: ["cache"] }] },
+            namespaceSelector: { matchLabels: { team: "data" } },
+          },
+          { ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] } },
+        ],
+        ports: [{ port: 5432 }, { port: 6000, endPort: 6010, protocol: "TCP" as const }, { port: "metrics" }],
+      },
+      { ports: [{ port: 53, protocol: "UDP" as const }] },
+    ];
+    const ingress = [
+      { from: [{ namespaceSelector: { matchLabels: { team: "edge" } } }], ports: [{ port: 8080 }] },
+    ];
+    expect(exported({ egress, ingress }).policy).toEqual({
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
       metadata: {
@@ -55,23 +53,8 @@ describe("networkPolicyFromBaseline", () => {
       spec: {
         podSelector: { matchLabels: { app: "web" } },
         policyTypes: ["Ingress", "Egress"],
-        ingress: [
-          { from: [{ namespaceSelector: { matchLabels: { team: "edge" } } }], ports: [{ port: 8080 }] },
-        ],
-        egress: [
-          {
-            to: [
-              { podSelector: { matchLabels: { app: "db" } } },
-              {
-                podSelector: { matchExpressions: [{ key: "tier", operator: "In", values: ["cache"] }] },
-                namespaceSelector: { matchLabels: { team: "data" } },
-              },
-              { ipBlock: { cidr: "10.0.0.0/8", except: ["10.1.0.0/16"] } },
-            ],
-            ports: [{ port: 5432 }, { protocol: "TCP", port: 6000, endPort: 6010 }, { port: "metrics" }],
-          },
-          { ports: [{ protocol: "UDP", port: 53 }] },
-        ],
+        ingress,
+        egress,
       },
     });
   });

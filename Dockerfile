@@ -1,6 +1,9 @@
 # socklens: the CLI today, the node agent and operator image later (same entry point).
 # Not built in CI here (no container engine on our machines); `docker build .` elsewhere.
-FROM node:20-bookworm-slim AS build
+# Both stages run the Node.js LTS pinned in .node-version (docs/adr/0005-node-runtime.md);
+# test/unit/runtime-pin.test.ts fails when NODE_VERSION here differs from it.
+ARG NODE_VERSION=24.21.0
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -8,7 +11,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 WORKDIR /app
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The one command that sets up everything the tests need on a fresh machine
-# (Debian, root, Node 20, Go) and runs the whole suite. `.ci/run` calls exactly this.
+# (Debian, root, any Node.js with npm, Go) and runs the whole suite. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+# Everything below (npm ci, tsc, biome, vitest and the processes the tests spawn) runs on
+# the pinned Node.js LTS in .node-version, fetched from the npm registry on first use.
+log "Node.js $(tr -d '[:space:]' <.node-version) (scripts/node.sh)"
+# shellcheck source=scripts/node.sh
+source scripts/node.sh
+echo "node $(node --version) from $SOCKLENS_NODE_BIN, npm $(npm --version)"
 
 # Only what the tests use: ip and ss (host tests). netstat and lsof are for the benchmark
 # only (bench/README.md), so a missing mirror cannot fail the suite over them.

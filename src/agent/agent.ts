@@ -3,17 +3,21 @@
  * against the baselines that select it, and report findings as Kubernetes Events and
  * OpenTelemetry metrics and logs. One `cycle()` is one scan; `run()` repeats it.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
 import { buildObservation } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
-import { maskFinding, maskSocket } from "../core/mask.js";
+import { maskAddress, maskFinding } from "../core/mask.js";
+import { detect } from "../core/memory/detectors.js";
+import { Tracker } from "../core/memory/tracker.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObservationWriter } from "../kube/observations.js";
 import type { ClusterWatcher } from "../kube/watcher.js";
 import type { Cidr } from "../net/cidr.js";
 import { collectSockets } from "../procfs/collect.js";
 import type { ProcPaths } from "../procfs/paths.js";
+import { listProcesses } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
 import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
 import { BaselineCache } from "./baselines.js";
@@ -33,6 +37,8 @@ export interface AgentDeps {
   paths: ProcPaths;
   log: AgentLog;
   now?: () => Date;
+  /** Walk processes each cycle for the discovery-tool detector (default true). */
+  detectDiscoveryTools?: boolean;
 }
 
 export interface CycleReport {
@@ -49,6 +55,8 @@ export interface CycleReport {
 export class Agent {
   readonly #baselines: BaselineCache;
   readonly #users: UserNames;
+  /** The memory across cycles (src/core/memory): beacons, growth, leaks, discovery tools. */
+  readonly #tracker = new Tracker();
   #active = new Set<string>();
   #windowStart: Date | undefined;
 
@@ -77,12 +85,42 @@ export class Agent {
     index.enrichInPlace(scan.sockets);
     const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName);
 
+    // The memory: one scope per pod on this node, fed every cycle; its detectors' findings
+    // go the same way as the baselines' (Events, OTel), whether or not a baseline selects the pod.
+    const scopes = [...node.socketsByPod.values()].filter(({ pod }) => pod.nodeName === this.d.nodeName);
+    const processes = this.d.detectDiscoveryTools === false ? [] : listProcesses(this.d.paths);
+    const podOfNetns = new Map<number, string>();
+    for (const { pod, sockets } of scopes)
+      for (const s of sockets)
+        if (s.protocol !== "unix" && !pod.hostNetwork) podOfNetns.set(s.netns, pod.uid);
+    this.#tracker.observe(
+      now.getTime(),
+      scopes.map(({ pod, sockets }) => ({
+        scope: `pod ${pod.namespace}/${pod.name}`,
+        sockets,
+        processes: processes.filter((p) => podOfNetns.get(p.netns) === pod.uid),
+      })),
+    );
+    const detected = scopes.flatMap(({ pod }) => {
+      const m = this.#tracker.scope(`pod ${pod.namespace}/${pod.name}`);
+      return m
+        ? detect(m, now.getTime(), { isInternal: (a) => index.isHost(a) || index.isCluster(a) }).map((f) => ({
+            pod,
+            f,
+          }))
+        : [];
+    });
+
     const active = new Set<string>();
     let findings = 0;
     let newFindings = 0;
     let suppressed = 0;
     const writes: Promise<void>[] = [];
-    for (const { pod, result } of node.evaluations) {
+    const results = [
+      ...node.evaluations.map(({ pod, result }) => ({ pod, result })),
+      ...detected.map(({ pod, f }) => ({ pod, result: { findings: [f], suppressed: [] } })),
+    ];
+    for (const { pod, result } of results) {
       suppressed += result.suppressed.length;
       for (const found of result.findings) {
         const key = findingKey(found);
@@ -107,7 +145,7 @@ export class Agent {
         const masks = this.d.masks ?? [];
         const podSockets = pods.map((pod) => ({
           pod,
-          sockets: (node.socketsByPod.get(pod.uid)?.sockets ?? []).map((x) => maskSocket(x, masks)),
+          sockets: node.socketsByPod.get(pod.uid)?.sockets ?? [],
         }));
         const spec = buildObservation(
           b.source.metadata.name ?? "",
@@ -116,6 +154,7 @@ export class Agent {
           findingsOf,
           this.#windowStart,
           now,
+          { baselineNamespace: b.namespace, resolver: index, mask: (a) => maskAddress(a, masks) },
         );
         writes.push(this.d.observations.write(b.namespace, spec));
       }
@@ -145,13 +184,9 @@ export class Agent {
       } catch (err) {
         this.d.log("scan failed", { error: (err as Error).message });
       }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
-        signal.addEventListener("abort", () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      // Node's abortable sleep removes its abort listener when it resolves: a listener per
+      // cycle would pile up on the signal over days.
+      await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
 }

@@ -14,12 +14,15 @@ import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, SEVERITY_ORDER } from "../core/baseline/evaluate.js";
 import { type FindingContext, findingRecord, suppressedRecord } from "../core/baseline/finding-record.js";
 import { Learner } from "../core/baseline/learn.js";
+import { DEFAULT_EPHEMERAL_RANGE } from "../core/baseline/limits.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { EvaluationResult, PodInfo } from "../core/baseline/types.js";
-import { type ClusterIndex, type OwnerRef, workloadOf } from "../core/cluster-index.js";
+import { type ClusterIndex, workloadOf } from "../core/cluster-index.js";
 import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
+import { stableSelector } from "../core/workload.js";
 import { collectSockets } from "../procfs/collect.js";
+import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
@@ -46,7 +49,7 @@ ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowled
 
 ${CLUSTER_HELP}`;
 
-function readBaselineFiles(files: string[]): {
+export function readBaselineFiles(files: string[]): {
   baselines: ValidatedBaseline[];
   problems: ValidationProblem[];
 } {
@@ -78,16 +81,17 @@ export async function validateCommand(args: string[], io: CliIO): Promise<number
   return EXIT_OK;
 }
 
-// Labels a controller adds per pod or per revision: selecting on them would match one pod only.
-const PER_POD_LABELS = [
-  "pod-template-hash",
-  "controller-revision-hash",
-  "statefulset.kubernetes.io/pod-name",
-  "pod-template-generation",
-];
-
-function selectorLabels(labels: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).filter(([k]) => !PER_POD_LABELS.includes(k)));
+/**
+ * The ephemeral port range of the scope's namespace: ours when every socket is in our own
+ * namespace, else undefined (the matcher then uses Linux's default, which new namespaces get).
+ */
+function scopeEphemeralRange(
+  sockets: readonly { netns: number }[],
+  own: ReturnType<typeof ownEphemeralRange>,
+): readonly [number, number] | undefined {
+  return own.range && own.netns !== undefined && sockets.every((s) => s.netns === own.netns)
+    ? own.range
+    : undefined;
 }
 
 /** The scope flags, `--pod` and cluster knowledge together: what check and learn look at. */
@@ -107,7 +111,7 @@ function podTarget(
   pod: string | undefined,
   cluster: ClusterIndex | undefined,
 ):
-  | { uid: string; info: PodInfo; description: string; labels: Record<string, string>; workload?: OwnerRef }
+  | { uid: string; info: PodInfo; description: string; selector: Record<string, string>; workload?: string }
   | undefined {
   if (pod === undefined) return undefined;
   const m = /^([a-z0-9-.]+)\/([a-z0-9-.]+)$/.exec(pod);
@@ -123,8 +127,8 @@ function podTarget(
     uid: p.uid,
     info: cluster.podInfo(p),
     description: `pod ${pod}`,
-    labels: p.labels,
-    ...(workload ? { workload } : {}),
+    selector: stableSelector(p, cluster.snapshot.owners),
+    ...(workload ? { workload: workload.name } : {}),
   };
 }
 
@@ -162,7 +166,13 @@ export async function checkCommand(
   const sockets = scope.select(scan.sockets);
   cluster?.enrichInPlace(sockets);
   const resolver = cluster ?? offlineResolver(localAddresses());
-  const observation = { scope: description, sockets, ...(target ? { pod: target.info } : {}) };
+  const ephemeralPorts = scopeEphemeralRange(sockets, ownEphemeralRange(paths));
+  const observation = {
+    scope: description,
+    sockets,
+    ...(target ? { pod: target.info } : {}),
+    ...(ephemeralPorts ? { ephemeralPorts } : {}),
+  };
   const results = baselines.map((v) => {
     const compiled = compileBaseline(v.baseline);
     return { id: compiled.id, file: v.file, ...evaluate(compiled, observation, resolver, now()) };
@@ -213,7 +223,7 @@ function findingContext(
   if (target)
     return {
       pod: { namespace: target.info.namespace, name: target.info.name, uid: target.uid },
-      ...(target.workload ? { workload: target.workload } : {}),
+      ...(target.info.workload ? { workload: target.info.workload } : {}),
     };
   return podUid ? { pod: { uid: podUid } } : {};
 }
@@ -257,7 +267,8 @@ export async function learnCommand(
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 5s`);
   const paths = procPathsFromEnv(io.env);
-  const { target, scope, description } = await resolveTarget(values, io, paths);
+  const { cluster, target, scope, description } = await resolveTarget(values, io, paths);
+  const own = ownEphemeralRange(paths);
   const learner = new Learner();
   const started = clock.now();
   const deadline = started.getTime() + duration;
@@ -267,16 +278,19 @@ export async function learnCommand(
       ...(scope.filter.netns ? { netns: scope.filter.netns } : {}),
     });
     if (learner.observations === 0) reportDiagnostics(scan.diagnostics, io, values.debug ?? false);
-    learner.observe(scope.select(scan.sockets));
+    const sockets = scope.select(scan.sockets);
+    // With cluster knowledge, peers are learned as workloads, Services and entities.
+    const ephemeralPorts = scopeEphemeralRange(sockets, own) ?? DEFAULT_EPHEMERAL_RANGE;
+    learner.observe(sockets, cluster, { ephemeralPorts });
     if (clock.now().getTime() + interval > deadline) break;
     await clock.sleep(interval);
   }
   const ended = clock.now();
-  // With a pod, the baseline is named after its workload and selects it by its labels.
-  const podSelector = target ? selectorLabels(target.labels) : undefined;
+  // With a pod, the baseline is named after its workload and selects it by its stable labels.
+  const podSelector = target?.selector;
   const doc = new Document(
     learner.baseline({
-      name: values.name ?? target?.workload?.name ?? target?.info.name ?? "learned",
+      name: values.name ?? target?.workload ?? target?.info.name ?? "learned",
       namespace: values.namespace ?? target?.info.namespace ?? "default",
       ...(podSelector ? { podSelector } : {}),
     }),

@@ -9,6 +9,7 @@ import { OPERATOR_HELP, operatorCommand } from "./operator.js";
 import { SCAN_HELP, scanCommand } from "./scan.js";
 import { diffCommand, SNAPSHOT_HELP, snapshotCommand } from "./snapshot.js";
 import { VERSION } from "./version.js";
+import { WATCH_HELP, watchCommand } from "./watch.js";
 
 const HELP = `socklens ${VERSION} — netstat for Kubernetes, with a memory
 
@@ -24,6 +25,7 @@ Commands:
   validate F…  check NetworkBaseline files against the schema
   check        evaluate NetworkBaselines against this host's sockets (exit 1 on findings)
   learn        observe a scope and write the NetworkBaseline that allows what it saw
+  watch        scan continuously: baseline checks and the detectors (beacons, growth, leaks, discovery tools)
   agent        the node agent: scan, evaluate pods against baselines, report Events and OTel
   operator     the NetworkBaseline controller: validation, matched pods, violations in status
   baseline export NS/NAME   what Learn mode learned, as a baseline to review
@@ -46,6 +48,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   validate: { run: validateCommand, help: BASELINE_HELP },
   check: { run: checkCommand, help: BASELINE_HELP },
   learn: { run: learnCommand, help: BASELINE_HELP },
+  watch: { run: watchCommand, help: WATCH_HELP },
   agent: { run: agentCommand, help: AGENT_HELP },
   operator: { run: operatorCommand, help: OPERATOR_HELP },
   baseline: { run: baselineCommand, help: EXPORT_HELP },

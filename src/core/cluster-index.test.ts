@@ -121,3 +121,43 @@ describe("ClusterIndex", () => {
     expect(sockets[4]?.pod).toEqual({ uid: "unknown-uid" });
   });
 });
+
+describe("a reused pod IP", () => {
+  const base = { namespace: "shop", labels: {}, hostNetwork: false, ports: [] };
+  const old: ClusterPod = {
+    ...base,
+    uid: "a",
+    name: "db-old",
+    ips: ["10.244.9.9"],
+    createdAt: "2026-11-01T00:00:00.000Z",
+  };
+  const replacement: ClusterPod = {
+    ...base,
+    uid: "b",
+    name: "db-new",
+    ips: ["10.244.9.9"],
+    createdAt: "2026-11-23T00:00:00.000Z",
+  };
+  const empty = { services: [], namespaces: [], endpoints: [], nodes: [], owners: [] };
+  const nameAt = (pods: ClusterPod[]) => {
+    const p = new ClusterIndex({ ...empty, pods }).peer("10.244.9.9");
+    return p?.kind === "pod" ? p.name : undefined;
+  };
+
+  it.each([
+    ["the newer of two live pods, in either order", [old, replacement], "db-new"],
+    ["the newer of two live pods, in either order", [replacement, old], "db-new"],
+    [
+      "a live pod over a deleted one (tombstone), even an older one",
+      [{ ...replacement, gone: true }, old],
+      "db-old",
+    ],
+    [
+      "a deleted pod when nobody took the IP (its TIME_WAIT keeps a name)",
+      [{ ...old, gone: true }],
+      "db-old",
+    ],
+  ])("%s", (_, pods, expected) => {
+    expect(nameAt(pods as ClusterPod[])).toBe(expected);
+  });
+});

@@ -6,6 +6,9 @@
  */
 import type { IdentityResolver, PeerInfo, PodInfo } from "./baseline/types.js";
 import type { PodRef, Socket } from "./socket.js";
+import { stableSelector, workloadOf } from "./workload.js";
+
+export { workloadOf } from "./workload.js";
 
 export interface OwnerRef {
   kind: string;
@@ -23,6 +26,20 @@ export interface ClusterPod {
   serviceAccount?: string;
   owner?: OwnerRef;
   ports: { name: string; port: number; protocol: "TCP" | "UDP" }[];
+  /** RFC 3339: when the pod was created (an IP reused by a newer pod is the newer pod's). */
+  createdAt?: string;
+  /** The pod has finished (Succeeded/Failed) or was deleted: its IP may already be someone else's. */
+  gone?: boolean;
+}
+
+/**
+ * Which of two pods an IP means now: a running pod over one that is gone (a tombstone or a
+ * finished pod), else the newer one. Pod IPs are reused; a TIME_WAIT socket to a deleted pod
+ * still names that pod until its tombstone expires.
+ */
+export function newerClaim(a: ClusterPod, b: ClusterPod): ClusterPod {
+  if (Boolean(a.gone) !== Boolean(b.gone)) return a.gone ? b : a;
+  return (a.createdAt ?? "") >= (b.createdAt ?? "") ? a : b;
 }
 
 export interface ClusterSnapshot {
@@ -32,21 +49,17 @@ export interface ClusterSnapshot {
   /** EndpointSlice addresses by owning Service. */
   endpoints: { namespace: string; service: string; addresses: string[] }[];
   nodes: { name: string; addresses: string[] }[];
-  /** Owners of owners: ReplicaSet → Deployment, Job → CronJob. */
-  owners: { namespace: string; kind: string; name: string; owner: OwnerRef }[];
-}
-
-/** The workload a pod belongs to, following ReplicaSet → Deployment and Job → CronJob. */
-export function workloadOf(pod: ClusterPod, owners: ClusterSnapshot["owners"]): OwnerRef | undefined {
-  let ref = pod.owner;
-  for (let hops = 0; ref && hops < 3; hops++) {
-    const up = owners.find(
-      (o) => o.namespace === pod.namespace && o.kind === ref?.kind && o.name === ref.name,
-    )?.owner;
-    if (!up) break;
-    ref = up;
-  }
-  return ref;
+  /**
+   * Owners of owners: ReplicaSet → Deployment, Job → CronJob, with the owner's selector
+   * (matchLabels) where it has one.
+   */
+  owners: {
+    namespace: string;
+    kind: string;
+    name: string;
+    owner: OwnerRef;
+    selector?: Record<string, string>;
+  }[];
 }
 
 export class ClusterIndex implements IdentityResolver {
@@ -68,7 +81,11 @@ export class ClusterIndex implements IdentityResolver {
     for (const p of snapshot.pods) {
       this.#podsByUid.set(p.uid, p);
       // A hostNetwork pod shares its node's IP: that address means the node, not the pod.
-      if (!p.hostNetwork) for (const ip of p.ips) this.#podsByIp.set(ip, p);
+      if (!p.hostNetwork)
+        for (const ip of p.ips) {
+          const prev = this.#podsByIp.get(ip);
+          this.#podsByIp.set(ip, prev ? newerClaim(prev, p) : p);
+        }
     }
     for (const s of snapshot.services)
       for (const ip of s.clusterIPs) this.#services.set(ip, { namespace: s.namespace, name: s.name });
@@ -132,7 +149,21 @@ export class ClusterIndex implements IdentityResolver {
       labels: pod.labels,
       namespaceLabels: this.#nsLabels.get(pod.namespace) ?? {},
       ports: pod.ports,
+      ...this.#workloadInfo(pod),
     };
+  }
+
+  readonly #workloads = new Map<string, Pick<PodInfo, "workload" | "selector">>();
+
+  /** The pod's workload and its stable selector, computed once per pod. */
+  #workloadInfo(pod: ClusterPod): Pick<PodInfo, "workload" | "selector"> {
+    let info = this.#workloads.get(pod.uid);
+    if (!info) {
+      const workload = workloadOf(pod, this.snapshot.owners);
+      info = { selector: stableSelector(pod, this.snapshot.owners), ...(workload ? { workload } : {}) };
+      this.#workloads.set(pod.uid, info);
+    }
+    return info;
   }
 
   /**

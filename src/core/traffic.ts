@@ -14,18 +14,32 @@ import type { Socket } from "./socket.js";
 /** Protocol names as baselines and NetworkPolicy spell them. */
 export type Transport = "TCP" | "UDP";
 
+export interface ListeningOptions {
+  /**
+   * The namespace's ephemeral port range (net.ipv4.ip_local_port_range). When given, an
+   * unconnected UDP socket on a port inside it is a client socket — a resolver that sends
+   * from a fresh socket per query gets a random port from this range — not a listener
+   * (docs/adr/0009-udp-listeners-and-thresholds.md). Baselines pass it; `scan --listening` does not, and so
+   * shows every bound UDP socket, as `ss -l` does.
+   */
+  ephemeralPorts?: readonly [number, number];
+}
+
 /**
  * The one listening predicate. TCP and unix stream sockets listen in LISTEN; a bound,
  * unconnected UDP socket receives from anyone, and so does a raw socket (for its protocol).
  * A UDP socket on port 0 is not bound to anything yet.
  */
-export function isListening(s: Socket): boolean {
+export function isListening(s: Socket, options: ListeningOptions = {}): boolean {
   switch (s.protocol) {
     case "tcp":
     case "unix":
       return s.state === "LISTEN";
-    case "udp":
-      return s.state === "UNCONN" && s.localPort !== 0;
+    case "udp": {
+      if (s.state !== "UNCONN" || s.localPort === 0) return false;
+      const range = options.ephemeralPorts;
+      return !range || s.localPort < range[0] || s.localPort > range[1];
+    }
     case "raw":
       return s.state === "UNCONN";
   }
@@ -78,7 +92,11 @@ export interface Traffic {
  * Classify one scope's sockets. `index` says which ports listen; pass one built over a wider
  * set (a whole snapshot) when the scope is a slice of it, so direction is judged the same way.
  */
-export function classifyTraffic(sockets: readonly Socket[], index = new ListenerIndex(sockets)): Traffic {
+export function classifyTraffic(
+  sockets: readonly Socket[],
+  index = new ListenerIndex(sockets),
+  options: ListeningOptions = {},
+): Traffic {
   const listeners = new Map<string, ListenerUse>();
   const peers = new Map<string, PeerUse>();
   const tcpStates: Record<string, number> = {};
@@ -87,7 +105,7 @@ export function classifyTraffic(sockets: readonly Socket[], index = new Listener
     if (s.protocol === "unix") continue;
     if (s.protocol === "tcp") tcpStates[s.state] = (tcpStates[s.state] ?? 0) + 1;
     const transport = transportOf(s);
-    if (isListening(s)) {
+    if (isListening(s, options)) {
       if (!transport) continue;
       listening++;
       const key = `${transport}|${s.localAddress}|${s.localPort}|${s.process ?? ""}`;

@@ -57,6 +57,10 @@ export function toClusterPod(p: V1Pod): ClusterPod | undefined {
     ),
   };
   if (p.spec?.nodeName) pod.nodeName = p.spec.nodeName;
+  const created = p.metadata?.creationTimestamp;
+  if (created) pod.createdAt = new Date(created).toISOString();
+  if (p.status?.phase === "Succeeded" || p.status?.phase === "Failed" || p.metadata?.deletionTimestamp)
+    pod.gone = true;
   if (p.spec?.serviceAccountName) pod.serviceAccount = p.spec.serviceAccountName;
   const owner = controller(p.metadata?.ownerReferences);
   if (owner) pod.owner = owner;
@@ -152,8 +156,8 @@ export function snapshotFromObjects({
         .map((a) => a.address),
     })),
     owners: [
-      ...replicaSets.flatMap((r) => ownerRow("ReplicaSet", r.metadata)),
-      ...jobs.flatMap((j) => ownerRow("Job", j.metadata)),
+      ...replicaSets.flatMap((r) => ownerRow("ReplicaSet", r.metadata, r.spec?.selector?.matchLabels)),
+      ...jobs.flatMap((j) => ownerRow("Job", j.metadata, j.spec?.selector?.matchLabels)),
     ],
   };
 }
@@ -161,7 +165,11 @@ export function snapshotFromObjects({
 function ownerRow(
   kind: string,
   meta: { namespace?: string; name?: string; ownerReferences?: V1OwnerReference[] } | undefined,
+  selector: Record<string, string> | undefined,
 ): ClusterSnapshot["owners"] {
   const owner = controller(meta?.ownerReferences);
-  return owner && meta?.name ? [{ namespace: meta.namespace ?? "", kind, name: meta.name, owner }] : [];
+  if (!owner || !meta?.name) return [];
+  return [
+    { namespace: meta.namespace ?? "", kind, name: meta.name, owner, ...(selector ? { selector } : {}) },
+  ];
 }

@@ -41,8 +41,8 @@ export function resilientInformer<T extends KubernetesObject>(
   name: string,
   path: string,
   list: () => Promise<KubernetesListObject<T>>,
-  /** Called with the object on add/update/delete, and without one after each (re)list. */
-  onChange: (obj?: T) => void,
+  /** Called with the object and verb on add/update/delete, and without them after each (re)list. */
+  onChange: (obj?: T, verb?: "add" | "update" | "delete") => void,
   o: Required<WatchOptions>,
   fieldSelector?: string,
 ): Watched {
@@ -63,7 +63,7 @@ export function resilientInformer<T extends KubernetesObject>(
       await informer.stop();
     },
   };
-  for (const verb of ["add", "update", "delete"] as const) informer.on(verb, (obj: T) => onChange(obj));
+  for (const verb of ["add", "update", "delete"] as const) informer.on(verb, (obj: T) => onChange(obj, verb));
   // "connect" fires before the list; start() resolves after it: that is "synced".
   const start = () =>
     informer.start().then(
@@ -93,6 +93,8 @@ export function resilientInformer<T extends KubernetesObject>(
 export interface ClusterWatcherOptions extends WatchOptions {
   /** Watch only this node's pods; peers elsewhere are looked up by IP (see resolvePeers). */
   nodeName?: string;
+  /** The clock tombstones expire by (tests). */
+  now?: () => number;
 }
 
 /** Pods on other nodes, found by IP on demand and cached (including "no pod has this IP"). */
@@ -142,8 +144,17 @@ export function watchDefaults(options: WatchOptions = {}): Required<WatchOptions
   return { minBackoffMs: 1000, maxBackoffMs: 30_000, onError: () => {}, ...options };
 }
 
+/**
+ * How long a deleted pod keeps its identity for its IP. After a rollout a client's TIME_WAIT
+ * sockets to the old pods linger for 60 s (TCP's 2×MSL on Linux); without the tombstone they
+ * would resolve to nothing and be flagged as unknown peers.
+ */
+export const POD_TOMBSTONE_MS = 120_000;
+
 export class ClusterWatcher {
   readonly #watched: Watched[];
+  readonly #tombstones = new Map<string, { pod: V1Pod; until: number }>();
+  readonly #now: () => number;
   #dirty = true;
   #index: ClusterIndex | undefined;
 
@@ -156,26 +167,34 @@ export class ClusterWatcher {
   ) {
     const o = watchDefaults(options);
     const apis = makeApis(kc);
+    this.#now = options.now ?? Date.now;
     const dirty = () => {
       this.#dirty = true;
+    };
+    const podChanged = (pod?: KubernetesObject, verb?: string) => {
+      const uid = pod?.metadata?.uid;
+      if (uid && verb === "delete")
+        this.#tombstones.set(uid, { pod: pod as V1Pod, until: this.#now() + POD_TOMBSTONE_MS });
+      else if (uid) this.#tombstones.delete(uid); // re-added (a relist after an outage)
+      dirty();
     };
     // With a node name, watch only this node's pods (as Inspektor Gadget does) and look up
     // peers on other nodes by IP when a socket needs them; without one, watch every pod.
     const nodeSelector = options.nodeName ? `spec.nodeName=${options.nodeName}` : undefined;
     if (options.nodeName) this.#remote = new RemotePods(apis.core, dirty);
-    const watch = (kind: Kind, fieldSelector?: string) =>
+    const watch = (kind: Kind, fieldSelector?: string, onChange: typeof podChanged = dirty) =>
       resilientInformer(
         kc,
         kind.name,
         kind.path,
         () => kind.list(apis, fieldSelector),
-        dirty,
+        onChange,
         o,
         fieldSelector,
       );
     this.#watched = [
       ...Object.values(CLUSTER_KINDS).map((kind) =>
-        watch(kind as Kind, kind === CLUSTER_KINDS.pods ? nodeSelector : undefined),
+        kind === CLUSTER_KINDS.pods ? watch(kind as Kind, nodeSelector, podChanged) : watch(kind as Kind),
       ),
       watch(customKind(BASELINES)),
     ];
@@ -201,11 +220,32 @@ export class ClusterWatcher {
   }
 
   index(): ClusterIndex {
+    const now = this.#now();
+    for (const [uid, t] of this.#tombstones)
+      if (t.until <= now) {
+        this.#tombstones.delete(uid);
+        this.#dirty = true;
+      }
     if (this.#dirty || !this.#index) {
       const local = this.#items<V1Pod>(CLUSTER_KINDS.pods.name);
       const localUids = new Set(local.map((p) => p.metadata?.uid));
+      // Deleted pods stay as tombstones (marked gone) so their lingering sockets keep a name;
+      // a live pod that took over the IP wins (ClusterIndex, newerClaim).
+      const tombstones = [...this.#tombstones.values()]
+        .filter((t) => !localUids.has(t.pod.metadata?.uid))
+        .map((t) => ({
+          ...t.pod,
+          metadata: {
+            ...t.pod.metadata,
+            deletionTimestamp: t.pod.metadata?.deletionTimestamp ?? new Date(t.until - POD_TOMBSTONE_MS),
+          },
+        }));
       const objects: ClusterObjects = {
-        pods: [...local, ...(this.#remote?.pods() ?? []).filter((p) => !localUids.has(p.metadata?.uid))],
+        pods: [
+          ...local,
+          ...tombstones,
+          ...(this.#remote?.pods() ?? []).filter((p) => !localUids.has(p.metadata?.uid)),
+        ],
         services: this.#items(CLUSTER_KINDS.services.name),
         namespaces: this.#items(CLUSTER_KINDS.namespaces.name),
         slices: this.#items(CLUSTER_KINDS.slices.name),

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { getEventListeners } from "node:events";
+import { describe, expect, it, vi } from "vitest";
 import { KeyQueue } from "./queue.js";
 
 describe("KeyQueue", () => {
@@ -49,5 +50,38 @@ describe("KeyQueue", () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(q.length).toBe(1);
     q.shutdown();
+  });
+});
+
+describe("KeyQueue over a long run (issue 11: timers and listeners)", () => {
+  it("a 30-day RequeueAfter waits 30 days instead of firing at once", () => {
+    vi.useFakeTimers();
+    try {
+      const q = new KeyQueue();
+      q.addAfter("shop/web", 30 * 86_400_000);
+      vi.advanceTimersByTime(1000);
+      expect(q.length).toBe(0);
+      vi.advanceTimersByTime(29 * 86_400_000);
+      expect(q.length).toBe(0);
+      vi.advanceTimersByTime(86_400_000);
+      expect(q.length).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("10,000 waits on one signal leave at most one abort listener on it", async () => {
+    const q = new KeyQueue();
+    const ac = new AbortController();
+    let most = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const next = q.next(ac.signal);
+      q.add(`k${i % 7}`);
+      const key = await next;
+      q.done(key as string);
+      most = Math.max(most, getEventListeners(ac.signal, "abort").length);
+    }
+    expect(most).toBeLessThanOrEqual(1);
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 });

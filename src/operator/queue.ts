@@ -3,6 +3,9 @@
  * a key is never reconciled by two workers at once; failures retry with a per-key
  * exponential back-off (1 s → 60 s) that resets on success.
  */
+/** The longest delay setTimeout honours (2^31-1 ms); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class KeyQueue {
   readonly #pending = new Set<string>();
   readonly #active = new Set<string>();
@@ -36,15 +39,21 @@ export class KeyQueue {
     return delay;
   }
 
-  /** Queue the key again after `ms` (controller-runtime's RequeueAfter); one wake-up per key. */
+  /**
+   * Queue the key again after `ms` (controller-runtime's RequeueAfter); one wake-up per key.
+   * Node fires a timer longer than 2^31-1 ms (~24.8 days) after 1 ms instead, which turned a
+   * 30-day learning window into a requeue every millisecond: long waits re-arm in steps.
+   */
   addAfter(key: string, ms: number): void {
     clearTimeout(this.#delayed.get(key));
+    const step = Math.min(Math.max(ms, 0), MAX_TIMER_MS);
     this.#delayed.set(
       key,
       setTimeout(() => {
         this.#delayed.delete(key);
-        this.add(key);
-      }, ms),
+        if (ms > step) this.addAfter(key, ms - step);
+        else this.add(key);
+      }, step),
     );
   }
 
@@ -62,8 +71,13 @@ export class KeyQueue {
         return key;
       }
       await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        signal.addEventListener("abort", () => resolve(), { once: true });
+        // One abort listener per wait, removed when the wait ends some other way.
+        const onAbort = () => resolve();
+        this.#wake = () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
       });
       this.#wake = undefined;
     }

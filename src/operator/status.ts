@@ -15,6 +15,7 @@ import {
   type NetworkBaselineStatus,
 } from "../api/v1alpha1/networkbaseline.js";
 import type { NetworkObservationSpec } from "../api/v1alpha1/networkobservation.js";
+import { peerKey } from "../core/baseline/peer-identity.js";
 import { selectorMatches } from "../core/baseline/selector.js";
 
 /** The status fields the operator always writes. */
@@ -47,7 +48,9 @@ export function mergeLearned(
   const peers = (prev: LearnedPeer[] | undefined, seen: LearnedPeer[]): LearnedPeer[] => {
     const out = new Map<string, LearnedPeer>();
     for (const p of [...(prev ?? []), ...seen]) {
-      const key = `${p.address}|${p.port}|${p.protocol}`;
+      // By identity when the agent knew one: the same workload seen from several nodes, or
+      // through several pod IPs over a rollout, is one learned peer.
+      const key = `${p.peer ? peerKey(p.peer) : p.address}|${p.port}|${p.protocol}`;
       const had = out.get(key);
       if (had) {
         if (p.firstSeen && (!had.firstSeen || p.firstSeen < had.firstSeen)) had.firstSeen = p.firstSeen;
@@ -55,6 +58,8 @@ export function mergeLearned(
       } else if (out.size < MAX_LEARNED_PEERS) {
         out.set(key, {
           address: p.address,
+          ...(p.peer ? { peer: p.peer } : {}),
+          ...(p.identity ? { identity: p.identity } : {}),
           port: p.port,
           protocol: p.protocol,
           ...(p.firstSeen ? { firstSeen: p.firstSeen } : {}),

@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1Pod } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { NetworkBaselineInput } from "../../src/api/v1alpha1/networkbaseline.js";
 import type { FindingRecord } from "../../src/core/baseline/finding-record.js";
 import type { Socket } from "../../src/core/socket.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "../host/sandbox.js";
@@ -279,7 +281,14 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
     expect(text).toContain(`namespace: ${ns}\n`);
     expect(text).toMatch(/podSelector:\n\s+matchLabels:\n\s+app: web\n/);
     expect(text).not.toContain("pod-template-hash");
-    expect(text).toContain(`cidr: ${DB_IP}/32`);
+    // The db peer is learned as its workload's selector, not its pod IP (issue 8): a rollout
+    // of db changes the IP, not the selector.
+    const learned = parse(text.replace(/^#.*\n/gm, "")) as NetworkBaselineInput;
+    expect(learned.spec.egress).toContainEqual({
+      to: [{ podSelector: { matchLabels: { app: "db" } } }],
+      ports: [{ port: 5432, protocol: "TCP" }],
+    });
+    expect(text).not.toContain(`cidr: ${DB_IP}/32`);
   });
 
   it("a bad kubeconfig is an input error, not a crash", () => {

@@ -69,6 +69,10 @@ describe("operator through an API server outage", () => {
     await waitFor("status after the outage", async () => (await ready("after")) === "True", {
       timeoutMs: 30_000,
     });
+    // The status can land on the server a moment before the controller counts its write.
+    await waitFor("the controller to count both writes", async () => controller.stats.written >= 2, {
+      timeoutMs: 5_000,
+    });
     expect(controller.stats.written).toBeGreaterThanOrEqual(2);
   });
 });

@@ -322,7 +322,7 @@ describe.skipIf(unavailable !== null)("operator and agent, end to end", () => {
         name: lease,
         identity: id,
         leaseDurationMs: 3000,
-        renewMs: 500,
+        renewDeadlineMs: 2000,
         retryMs: 300,
         onStart: () => events.push(`${id} leads`),
         onStop: () => events.push(`${id} stopped`),

@@ -27,12 +27,21 @@ export interface Workload {
   netns: number;
   sockets: WorkloadSocket[];
   child: ChildProcess;
+  /** Have the same process open more sockets; resolves with the new ones once they are up. */
+  more(spec: Omit<WorkloadSpec, "title">): Promise<WorkloadSocket[]>;
 }
 
+/** What a workload does (test/host/workload.mjs describes each field). */
 export interface WorkloadSpec {
   title: string;
-  listen?: { proto: "tcp" | "udp"; host: string; port: number; ipv6Only?: boolean }[];
-  connect?: { proto: "tcp" | "udp"; host: string; port: number }[];
+  /** halfOpen: a TCP server that never closes what its clients closed (they pile up in CLOSE_WAIT). */
+  listen?: { proto: "tcp" | "udp"; host: string; port: number; ipv6Only?: boolean; halfOpen?: boolean }[];
+  /** count: that many connections; close: close each once connected (we wait in FIN_WAIT2). */
+  connect?: { proto: "tcp" | "udp"; host: string; port: number; count?: number; close?: boolean }[];
+  /** TCP connects that are not awaited: to a peer that never answers they stay in SYN_SENT. */
+  dial?: { host: string; port: number; count?: number }[];
+  /** A musl-style resolver: a new unconnected UDP socket bound to port 0 per query, forever. */
+  resolver?: { host: string; port: number; everyMs?: number; holdMs?: number };
   timeWait?: { host: string };
 }
 
@@ -70,6 +79,7 @@ export class Sandbox {
   readonly id = `${TEST_PREFIX}${process.pid.toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   readonly #undo: (() => void)[] = [];
   readonly #children: ChildProcess[] = [];
+  #veths = 0;
 
   /** A named network namespace with loopback up. */
   netns(suffix: string): string {
@@ -84,10 +94,14 @@ export class Sandbox {
     return statSync(`/run/netns/${name}`).ino;
   }
 
-  /** A veth pair between two namespaces with IPv4 and IPv6 addresses (no DAD, so v6 is usable at once). */
-  veth(a: string, b: string, v4: [string, string], v6: [string, string]): void {
-    const ifA = `${this.id.slice(-6)}a`;
-    const ifB = `${this.id.slice(-6)}b`;
+  /**
+   * A veth pair between two namespaces with IPv4 and IPv6 addresses (no DAD, so v6 is usable
+   * at once). Returns the interface names in `a` and in `b`.
+   */
+  veth(a: string, b: string, v4: [string, string], v6: [string, string]): [string, string] {
+    const n = this.#veths++;
+    const ifA = `${this.id.slice(-6)}${n || ""}a`;
+    const ifB = `${this.id.slice(-6)}${n || ""}b`;
     ip("link", "add", ifA, "netns", a, "type", "veth", "peer", "name", ifB, "netns", b);
     this.#undo.push(() => {
       try {
@@ -102,6 +116,7 @@ export class Sandbox {
     ip("-n", b, "addr", "add", `${v6[1]}/64`, "dev", ifB, "nodad");
     ip("-n", a, "link", "set", ifA, "up");
     ip("-n", b, "link", "set", ifB, "up");
+    return [ifA, ifB];
   }
 
   /** Start a workload in a namespace (or the host's) and wait until its sockets are up. */
@@ -115,15 +130,36 @@ export class Sandbox {
     child.stderr?.on("data", (d) => {
       stderr += d;
     });
-    const line = await new Promise<string>((resolve, reject) => {
-      const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-      rl.once("line", resolve);
+    const exited = new Promise<never>((_, reject) =>
       child.once("exit", (code) =>
         reject(new Error(`workload ${spec.title} exited with ${code}: ${stderr}`)),
-      );
+      ),
+    );
+    exited.catch(() => {}); // only an error for whoever is waiting for a report
+    // One JSON report line per spec: the first for argv, one more per `more()`.
+    const lines: string[] = [];
+    const waiting: ((line: string) => void)[] = [];
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      const w = waiting.shift();
+      if (w) w(line);
+      else lines.push(line);
     });
-    const report = JSON.parse(line) as { pid: number; sockets: WorkloadSocket[] };
-    return { pid: report.pid, netns: netnsInode(report.pid), sockets: report.sockets, child };
+    const report = async () => {
+      const line =
+        lines.shift() ?? (await Promise.race([new Promise<string>((r) => waiting.push(r)), exited]));
+      return JSON.parse(line) as { pid: number; sockets: WorkloadSocket[] };
+    };
+    const first = await report();
+    return {
+      pid: first.pid,
+      netns: netnsInode(first.pid),
+      sockets: first.sockets,
+      child,
+      more: async (more) => {
+        child.stdin?.write(`${JSON.stringify(more)}\n`);
+        return (await report()).sockets;
+      },
+    };
   }
 
   /**

@@ -28,9 +28,9 @@ export const MAX_CONDITIONS = 16;
 export const MAX_LEARNED_PEERS = 256;
 
 export const Entity = z
-  .enum(["world", "cluster", "host", "kube-apiserver"])
+  .enum(["world", "cluster", "host", "remote-node", "kube-apiserver"])
   .describe(
-    "world: outside the cluster; cluster: any pod, service or node; host: this node; kube-apiserver: the API server.",
+    "world: outside the cluster; cluster: any pod, service or node; host: this node; remote-node: any other node of the cluster; kube-apiserver: the API server.",
   );
 
 export const Peer = z
@@ -207,7 +207,11 @@ export const NetworkBaselineSpec = z
   .describe("What is normal for the selected pods.");
 
 export const LearnedPeer = z.object({
-  address: z.string(),
+  address: z.string().describe("A peer address seen (an example when the peer is an identity)."),
+  peer: Peer.optional().describe(
+    "Who the peer is, as a baseline names it: a workload's podSelector, a Service, an entity; absent when only the address is known.",
+  ),
+  identity: z.string().max(256).optional().describe('For people: "deployment shop/db", "service shop/db".'),
   port: z.number().int(),
   protocol: Protocol,
   firstSeen: z.string().optional(),

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { API_VERSION, ObjectMeta, Protocol } from "./common.js";
-import { Listener } from "./networkbaseline.js";
+import { Listener, Peer } from "./networkbaseline.js";
 
 export const KIND = "NetworkObservation";
 export const PLURAL = "networkobservations";
@@ -19,8 +19,12 @@ export const ObservedPeer = z.object({
   protocol: Protocol,
   identity: z
     .string()
+    .max(256)
     .optional()
-    .describe('What the peer is, e.g. "pod shop/db-0", "service shop/db", "external".'),
+    .describe('For people: what the peer is, e.g. "deployment shop/db", "service shop/db".'),
+  peer: Peer.optional().describe(
+    "Who the peer is, as a baseline names it (a workload's podSelector, a Service, an entity); absent when only the address is known. Peers are merged by it.",
+  ),
   firstSeen: z.string(),
   lastSeen: z.string(),
   count: z.number().int().min(1).describe("Scans in which the peer was seen."),

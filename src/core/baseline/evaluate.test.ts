@@ -377,7 +377,7 @@ describe("thresholds", () => {
       state: "CLOSE_WAIT",
     });
     expect(r.findings[0]?.message).toBe(
-      "pod shop/web-7d9 has 4 TCP sockets in CLOSE_WAIT; baseline shop/web allows at most 3 (the application is not closing connections its peers closed)",
+      "pod shop/web-7d9 has 4 TCP sockets in CLOSE_WAIT (process web, pid 812), to 10.1.1.1:5432 (4); baseline shop/web allows at most 3 — the application is not closing connections its peers closed",
     );
     expect(rules({ thresholds: { tcpStates: { CLOSE_WAIT: 4 } } }, closeWait(4)).findings).toEqual([]);
   });
@@ -394,6 +394,72 @@ describe("thresholds", () => {
       ["EstablishedThreshold", 2, 1],
       ["ListenerThreshold", 2, 1],
     ]);
+  });
+});
+
+describe("thresholds with meaning (limits.ts)", () => {
+  const synSent = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      ...egress("203.0.113.9", 5432, "SYN_SENT"),
+      localPort: 33000 + i,
+    }));
+  const closeWaitIn = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      sock({
+        localPort: 7070,
+        remoteAddress: i % 3 === 0 ? "10.0.3.9" : "10.0.3.4",
+        remotePort: 50000 + i,
+        state: "CLOSE_WAIT",
+        pid: 812,
+        process: "app",
+      }),
+    );
+
+  it("the failure states have defaults when the baseline sets none, naming process, port and peers", () => {
+    const r = rules({}, [listen(7070, "0.0.0.0", "app"), ...closeWaitIn(30)]);
+    expect(r.findings.map((f) => [f.rule, f.state, f.count, f.limit])).toEqual([
+      ["TcpStateThreshold", "CLOSE_WAIT", 30, 20],
+    ]);
+    expect(r.findings[0]?.message).toBe(
+      "pod shop/web-7d9 has 30 TCP sockets in CLOSE_WAIT on :7070 (process app, pid 812), from 10.0.3.4 (20), 10.0.3.9 (10); the default limit is 20 (set thresholds.tcpStates.CLOSE_WAIT in baseline shop/web to change it, 0 to turn it off) — the application is not closing connections its peers closed",
+    );
+    expect(rules({}, synSent(21)).findings.map((f) => f.state)).toEqual(["SYN_SENT"]);
+    expect(rules({}, synSent(20)).findings).toEqual([]);
+  });
+
+  it("0 turns a state's check off; an explicit limit replaces the default", () => {
+    expect(rules({ thresholds: { tcpStates: { CLOSE_WAIT: 0 } } }, closeWaitIn(30)).findings).toEqual([]);
+    expect(rules({ thresholds: { tcpStates: { SYN_SENT: 50 } } }, synSent(30)).findings).toEqual([]);
+  });
+
+  it("TIME_WAIT is judged per destination against the ephemeral range, not a burst", () => {
+    const tw = (n: number, ip: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        ...egress(ip, 443, "TIME_WAIT"),
+        localPort: 33000 + i,
+        pid: undefined,
+      }));
+    // 600 TIME_WAIT sockets spread over destinations: ordinary churn.
+    expect(rules({}, [...tw(300, "10.0.0.1"), ...tw(300, "10.0.0.2")]).findings).toEqual([]);
+    // A 100-port range (a tuned namespace) gives a limit of 50 per destination.
+    const r = evaluate(
+      baseline({}),
+      { ...SCOPE, sockets: tw(60, "10.0.0.1"), ephemeralPorts: [40000, 40099] },
+      offline,
+    );
+    expect(r.findings.map((f) => [f.state, f.count, f.limit])).toEqual([["TIME_WAIT", 60, 50]]);
+    expect(r.findings[0]?.message).toContain(
+      "has 60 TCP sockets in TIME_WAIT to 10.0.0.1:443 (no process holds them); the ephemeral port range",
+    );
+  });
+});
+
+describe("what listens: UDP client sockets are not listeners", () => {
+  const udp = (port: number) =>
+    sock({ protocol: "udp", localAddress: "0.0.0.0", localPort: port, state: "UNCONN" });
+  it("an unconnected UDP socket on an ephemeral port is a client, on a fixed port a listener", () => {
+    expect(rules({ listeners: [{ port: 53, protocol: "UDP" }] }, [udp(48829), udp(53)]).findings).toEqual([]);
+    expect(rules({ listeners: [] }, [udp(5353)]).findings.map((f) => f.rule)).toEqual(["UnexpectedListener"]);
   });
 });
 

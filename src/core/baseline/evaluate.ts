@@ -13,6 +13,7 @@ import { checkListeners } from "./checks/listeners.js";
 import { checkPeers } from "./checks/peers.js";
 import { checkThresholds } from "./checks/thresholds.js";
 import type { CompiledBaseline } from "./compile.js";
+import { DEFAULT_EPHEMERAL_RANGE } from "./limits.js";
 import type { EvaluationResult, EvaluationScope, Finding, IdentityResolver, Severity } from "./types.js";
 
 /** In the order their findings are listed. */
@@ -24,7 +25,10 @@ export function evaluate(
   r: IdentityResolver,
   now: Date = new Date(),
 ): EvaluationResult {
-  const ctx: CheckContext = { baseline: b, scope, resolver: r, traffic: classifyTraffic(scope.sockets) };
+  const traffic = classifyTraffic(scope.sockets, undefined, {
+    ephemeralPorts: scope.ephemeralPorts ?? DEFAULT_EPHEMERAL_RANGE,
+  });
+  const ctx: CheckContext = { baseline: b, scope, resolver: r, traffic };
   const findings: Finding[] = [];
   for (const check of CHECKS)
     for (const f of check(ctx)) findings.push({ baseline: b.id, scope: scope.scope, ...f });

@@ -9,20 +9,20 @@ import type {
   IngressRule,
   Learned,
   NetworkBaselineInput,
+  Peer,
 } from "../../api/v1alpha1/networkbaseline.js";
 import { peerRules } from "./learn.js";
+import { peerFor } from "./peer-identity.js";
 
 /** status.learned, as the CRD defines it. */
 export type LearnedState = Learned;
 
-function byAddress(peers: LearnedState["egress"]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const p of peers ?? []) {
-    const ports = out.get(p.address) ?? new Set<string>();
-    ports.add(`${p.port}/${p.protocol}`);
-    out.set(p.address, ports);
-  }
-  return out;
+/** Learned peers as rule entries: the identity when one was learned, else the address. */
+function entries(peers: LearnedState["egress"]): { peer: Peer; ports: string[] }[] {
+  return (peers ?? []).map((p) => ({
+    peer: p.peer ?? peerFor({ kind: "address", address: p.address }, ""),
+    ports: [`${p.port}/${p.protocol}`],
+  }));
 }
 
 export function baselineFromLearned(
@@ -39,8 +39,8 @@ export function baselineFromLearned(
       ...kept,
       mode: "Alert",
       listeners: learned.listeners ?? [],
-      egress: peerRules(byAddress(learned.egress), "to") as EgressRule[],
-      ingress: peerRules(byAddress(learned.ingress), "from") as IngressRule[],
+      egress: peerRules(entries(learned.egress), "to") as EgressRule[],
+      ingress: peerRules(entries(learned.ingress), "from") as IngressRule[],
     },
   };
 }

@@ -1,8 +1,11 @@
 /**
  * Learning: turn repeated observations of a scope into a NetworkBaseline that allows exactly
- * what was seen: listeners with their bind addresses, each egress peer as a /32 or /128
- * ipBlock with its ports, each ingress client likewise, and thresholds from the observed
- * maxima with headroom. Pure: the CLI does the observing and writing.
+ * what was seen. Peers are learned as identities when the cluster is known — a pod as its
+ * workload's stable selector, a ClusterIP as its Service, node and API server addresses as
+ * entities — and as /32 (/128) addresses only when nothing knows them (a plain host, the
+ * outside world). Ports are service ports (the peer's for egress, ours for ingress): an
+ * ephemeral port is never learned. Thresholds follow limits.ts, not the window's maximum.
+ * Pure: the CLI does the observing and writing.
  */
 import { API_VERSION } from "../../api/v1alpha1/common.js";
 import type {
@@ -10,36 +13,55 @@ import type {
   IngressRule,
   Listener,
   NetworkBaselineInput,
+  Peer,
 } from "../../api/v1alpha1/networkbaseline.js";
-import { TCP_STATE_NAMES } from "../../api/v1alpha1/networkbaseline.js";
 import type { Socket } from "../socket.js";
-import { baselinePeers, classifyTraffic } from "../traffic.js";
+import { baselinePeers, classifyTraffic, type ListeningOptions } from "../traffic.js";
+import { DEFAULT_STATE_LIMITS, establishedCeiling, headroom } from "./limits.js";
+import { identifyPeer, type PeerIdentity, peerFor, peerKey } from "./peer-identity.js";
+import type { IdentityResolver } from "./types.js";
+
+export { headroom } from "./limits.js";
+
+interface LearnedIdentity {
+  identity: PeerIdentity;
+  /** "port/PROTO" */
+  ports: Set<string>;
+}
 
 export class Learner {
   readonly #listeners = new Map<string, Listener>();
-  // peer address → "port/PROTO" set
-  readonly #egress = new Map<string, Set<string>>();
-  readonly #ingress = new Map<string, Set<string>>();
+  readonly #egress = new Map<string, LearnedIdentity>();
+  readonly #ingress = new Map<string, LearnedIdentity>();
   readonly #maxStates = new Map<string, number>();
   #maxListeners = 0;
   observations = 0;
 
-  observe(sockets: readonly Socket[]): void {
+  /**
+   * One scan of the scope. With a resolver that knows the cluster, peers are learned as
+   * identities; without one, as addresses (a plain host has nothing better to name them by).
+   */
+  observe(sockets: readonly Socket[], resolver?: IdentityResolver, options: ListeningOptions = {}): void {
     this.observations++;
-    const traffic = classifyTraffic(sockets);
+    const traffic = classifyTraffic(sockets, undefined, options);
     for (const use of traffic.listeners) {
       const l: Listener = { port: use.port, protocol: use.protocol, address: use.address };
       if (use.process) l.process = use.process;
       this.#listeners.set(`${use.protocol}|${use.address}|${use.port}|${use.process ?? ""}`, l);
     }
     for (const use of baselinePeers(traffic)) {
+      const identity: PeerIdentity = resolver
+        ? identifyPeer(use.address, resolver)
+        : { kind: "address", address: use.address };
       const map = use.direction === "egress" ? this.#egress : this.#ingress;
-      let ports = map.get(use.address);
-      if (!ports) {
-        ports = new Set();
-        map.set(use.address, ports);
+      // Keyed as seen from any namespace: the baseline's is only known at the end.
+      const key = peerKey(peerFor(identity, ""));
+      let entry = map.get(key);
+      if (!entry) {
+        entry = { identity, ports: new Set() };
+        map.set(key, entry);
       }
-      ports.add(`${use.port}/${use.transport}`);
+      entry.ports.add(`${use.port}/${use.transport}`);
     }
     for (const [state, n] of Object.entries(traffic.tcpStates))
       this.#maxStates.set(state, Math.max(this.#maxStates.get(state) ?? 0, n));
@@ -52,18 +74,16 @@ export class Learner {
     namespace: string;
     podSelector?: Record<string, string>;
   }): NetworkBaselineInput {
+    // The failure states get their defaults, or room above what was seen if that was more
+    // (a service that always holds a few CLOSE_WAIT is not a leak). TIME_WAIT is judged
+    // against the port range, not learned; other states are transient and not learned.
     const tcpStates: Record<string, number> = {};
-    for (const [state, n] of [...this.#maxStates].sort()) {
-      // LISTEN and ESTABLISHED have their own thresholds; states the API does not name
-      // (NEW_SYN_RECV, unknown codes) cannot be written into a valid baseline.
-      if (
-        state === "LISTEN" ||
-        state === "ESTABLISHED" ||
-        !(TCP_STATE_NAMES as readonly string[]).includes(state)
-      )
-        continue;
-      tcpStates[state] = headroom(n);
+    for (const [state, limit] of Object.entries(DEFAULT_STATE_LIMITS)) {
+      const seen = this.#maxStates.get(state) ?? 0;
+      tcpStates[state] = Math.max(limit, headroom(seen));
     }
+    const rules = (map: Map<string, LearnedIdentity>) =>
+      [...map.values()].map((e) => ({ peer: peerFor(e.identity, meta.namespace), ports: e.ports }));
     return {
       apiVersion: API_VERSION,
       kind: "NetworkBaseline",
@@ -74,11 +94,11 @@ export class Learner {
         listeners: [...this.#listeners.values()].sort(
           (a, b) => Number(a.port) - Number(b.port) || String(a.address).localeCompare(String(b.address)),
         ),
-        egress: peerRules(this.#egress, "to") as EgressRule[],
-        ingress: peerRules(this.#ingress, "from") as IngressRule[],
+        egress: peerRules(rules(this.#egress), "to") as EgressRule[],
+        ingress: peerRules(rules(this.#ingress), "from") as IngressRule[],
         thresholds: {
-          ...(Object.keys(tcpStates).length ? { tcpStates } : {}),
-          established: headroom(this.#maxStates.get("ESTABLISHED") ?? 0),
+          tcpStates,
+          established: establishedCeiling(this.#maxStates.get("ESTABLISHED") ?? 0),
           listeners: headroom(this.#maxListeners),
         },
       },
@@ -87,14 +107,25 @@ export class Learner {
 }
 
 /**
- * One rule per peer address (a /32 or /128 ipBlock) with the ports seen for it: exactly what
- * was observed, easy to review line by line. `peers` maps an address to "port/PROTO" strings.
+ * One rule per peer (an identity, or a /32 or /128 ipBlock) with the union of the ports seen
+ * for it, from however many scans or nodes: exactly what was observed, easy to review line by
+ * line. Ports are "port/PROTO" strings.
  */
-export function peerRules(peers: Map<string, Set<string>>, key: "to" | "from"): (EgressRule | IngressRule)[] {
-  return [...peers.entries()]
+export function peerRules(
+  peers: Iterable<{ peer: Peer; ports: Iterable<string> }>,
+  key: "to" | "from",
+): (EgressRule | IngressRule)[] {
+  const merged = new Map<string, { peer: Peer; ports: Set<string> }>();
+  for (const { peer, ports } of peers) {
+    const k = peerKey(peer);
+    const entry = merged.get(k) ?? { peer, ports: new Set<string>() };
+    for (const p of ports) entry.ports.add(p);
+    merged.set(k, entry);
+  }
+  return [...merged.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([address, ports]) => ({
-      [key]: [{ ipBlock: { cidr: `${address}/${address.includes(":") ? 128 : 32}` } }],
+    .map(([, { peer, ports }]) => ({
+      [key]: [peer],
       ports: [...ports].sort(comparePorts).map((p) => {
         const [port, protocol] = p.split("/");
         return { port: Number(port), protocol: protocol as "TCP" | "UDP" };
@@ -104,9 +135,4 @@ export function peerRules(peers: Map<string, Set<string>>, key: "to" | "from"): 
 
 function comparePorts(a: string, b: string): number {
   return Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b);
-}
-
-/** Room above the observed maximum so normal variation is not a violation: 1.5×, at least +10. */
-export function headroom(max: number): number {
-  return Math.max(max + 10, Math.ceil(max * 1.5));
 }

@@ -15,7 +15,9 @@ import type { Socket } from "../socket.js";
 import { baselinePeers, classifyTraffic } from "../traffic.js";
 import { findingKey } from "./evaluate.js";
 import { identityText } from "./explain.js";
-import type { Finding } from "./types.js";
+import { DEFAULT_EPHEMERAL_RANGE } from "./limits.js";
+import { describeIdentity, identifyPeer, peerFor, peerKey } from "./peer-identity.js";
+import type { Finding, IdentityResolver } from "./types.js";
 
 /** The spec an agent writes; the zod schema in src/api is its source. */
 export type ObservationSpec = NetworkObservationSpec;
@@ -25,6 +27,15 @@ export function observationName(baseline: string, node: string): string {
   return raw.slice(0, 253).replace(/[.-]+$/, "");
 }
 
+export interface ObservationContext {
+  /** The baseline's namespace: a peer workload elsewhere gets a namespaceSelector. */
+  baselineNamespace: string;
+  /** Cluster knowledge: peers become identities. Absent: addresses only. */
+  resolver?: IdentityResolver;
+  /** Addresses the user marked sensitive are written masked (identities are not addresses). */
+  mask?: (address: string) => string;
+}
+
 export function buildObservation(
   baselineName: string,
   nodeName: string,
@@ -32,6 +43,7 @@ export function buildObservation(
   findings: Finding[],
   windowStart: Date,
   now: Date,
+  context: ObservationContext,
 ): ObservationSpec {
   const at = now.toISOString();
   const listeners = new Map<string, Listener>();
@@ -41,8 +53,9 @@ export function buildObservation(
   };
   const tcpStates: Record<string, number> = {};
   let truncated = false;
+  const mask = context.mask ?? ((a: string) => a);
   for (const { sockets } of pods) {
-    const traffic = classifyTraffic(sockets);
+    const traffic = classifyTraffic(sockets, undefined, { ephemeralPorts: DEFAULT_EPHEMERAL_RANGE });
     for (const use of traffic.listeners) {
       // One entry per bind address; the last process seen on it names it.
       const key = `${use.protocol}|${use.address}|${use.port}`;
@@ -50,23 +63,33 @@ export function buildObservation(
         listeners.set(key, {
           port: use.port,
           protocol: use.protocol,
-          address: use.address,
+          address: mask(use.address),
           ...(use.process ? { process: use.process } : {}),
         });
       else truncated = true;
     }
     for (const use of baselinePeers(traffic)) {
-      const key = `${use.address}|${use.port}|${use.transport}`;
+      // One entry per identity and service port: ten pods of one Deployment are one peer.
+      const identity = context.resolver ? identifyPeer(use.address, context.resolver) : undefined;
+      const address = mask(use.address);
+      // A masked address is not a CIDR a baseline could hold: such a peer has no rule form.
+      const peer =
+        identity && (identity.kind !== "address" || address === use.address)
+          ? peerFor(identity, context.baselineNamespace)
+          : undefined;
+      const key = `${peer ? peerKey(peer) : address}|${use.port}|${use.transport}`;
       const map = peers[use.direction];
       const prev = map.get(key);
       if (prev) prev.count += use.count;
       else if (map.size < MAX_PEERS) {
+        const described = identity && identity.kind !== "address" ? describeIdentity(identity) : undefined;
         const remote = use.first.remote;
         map.set(key, {
-          address: use.address,
+          address,
           port: use.port,
           protocol: use.transport,
-          ...(remote ? { identity: identityText(remote) } : {}),
+          ...(described ? { identity: described } : remote ? { identity: identityText(remote) } : {}),
+          ...(peer ? { peer } : {}),
           firstSeen: at,
           lastSeen: at,
           count: use.count,

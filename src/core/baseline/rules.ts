@@ -40,6 +40,10 @@ function peerMatches(p: CompiledPeer, peer: FindingPeer, baselineNs: string, r: 
     if (r.isHost(peer.address)) return true;
     return r.isCluster ? r.isCluster(peer.address) : "unknown";
   }
+  if (src.entity === "remote-node") {
+    if (r.isHost(peer.address)) return false;
+    return r.peer ? r.peer(peer.address)?.kind === "node" : "unknown";
+  }
   if (src.entity === "kube-apiserver")
     return r.isApiServer ? r.isApiServer(peer.address, peer.port) : "unknown";
   if (src.service) {

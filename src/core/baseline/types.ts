@@ -2,7 +2,16 @@
 import type { RuleId } from "../../api/v1alpha1/networkbaseline.js";
 import type { Socket } from "../socket.js";
 
-export type FindingRule = RuleId | "CannotEvaluateOffline";
+/** Rules of the detectors on the tracker's memory (src/core/memory/detectors.ts). */
+export type DetectorRule =
+  | "Beaconing"
+  | "ConnectionGrowth"
+  | "CloseWaitLeak"
+  | "FailedHandshakes"
+  | "EphemeralPortPressure"
+  | "NetworkDiscoveryTool";
+
+export type FindingRule = RuleId | "CannotEvaluateOffline" | DetectorRule;
 export type Severity = "info" | "low" | "medium" | "high";
 
 /** A pod the resolver knows about (as a peer, or as the scope being evaluated). */
@@ -13,6 +22,10 @@ export interface PodInfo {
   namespaceLabels?: Record<string, string>;
   /** Container ports, for named ports. */
   ports?: { name: string; port: number; protocol: "TCP" | "UDP" }[];
+  /** The owning workload (Deployment via its ReplicaSet, StatefulSet, DaemonSet, Job, CronJob…). */
+  workload?: { kind: string; name: string };
+  /** The labels that select the workload across rollouts (src/core/workload.ts). */
+  selector?: Record<string, string>;
 }
 
 export type PeerInfo =
@@ -47,6 +60,11 @@ export interface EvaluationScope {
   scope: string;
   pod?: PodInfo;
   sockets: Socket[];
+  /**
+   * The scope's ephemeral port range (net.ipv4.ip_local_port_range); absent: Linux's default,
+   * which every new network namespace starts with.
+   */
+  ephemeralPorts?: readonly [number, number];
 }
 
 export interface FindingPeer {
@@ -80,6 +98,8 @@ export interface Finding {
     | "netns"
   >;
   peer?: FindingPeer;
+  /** The process behind a finding that is not about one socket (a beacon, a discovery tool). */
+  holder?: { pid: number; process?: string; cmdline?: string };
   /** Sockets behind this finding (a peer seen on many connections is one finding). */
   count: number;
   limit?: number;

@@ -15,8 +15,11 @@ const WELL_KNOWN_PORTS = new Set([
   22, 25, 53, 80, 110, 123, 143, 443, 465, 587, 993, 995, 3306, 5432, 6379, 8080, 8443, 9092, 27017,
 ]);
 
+/** "pod shop/db-7f9c-x2 of deployment db": the pod and, when known, its workload. */
 function describeIdentity(address: string, r: IdentityResolver): string | undefined {
   const info = r.peer?.(address);
+  if (info?.kind === "pod" && info.workload)
+    return `${identityText(info)} of ${info.workload.kind.toLowerCase()} ${info.workload.name}`;
   if (info) return identityText(info);
   if (r.isHost(address)) return "this host";
   return undefined;

@@ -1,19 +1,50 @@
 // The agent's loop, measured: one long-lived process running the built collector (dist/)
-// N times, as the agent does. Prints one JSON line: per-scan wall times, RSS after each
-// scan, and peak RSS (VmHWM). Usage: node bench/resident.mjs [scans=10]
+// N times, as the agent does. Prints one JSON line: per-scan wall times, CPU time, RSS after
+// each scan, and peak RSS (VmHWM). Usage: node bench/resident.mjs [scans=10] [--tracker]
+// --tracker also feeds the memory (src/core/memory) one scope per network namespace, with its
+// processes, and runs every detector, as the agent does each cycle.
 import { readFileSync } from "node:fs";
+import { detect } from "../dist/core/memory/detectors.js";
+import { Tracker } from "../dist/core/memory/tracker.js";
 import { collectSockets } from "../dist/procfs/collect.js";
 import { procPathsFromEnv } from "../dist/procfs/paths.js";
+import { listProcesses } from "../dist/procfs/processes.js";
 import { UserNames } from "../dist/procfs/users.js";
 
 const scans = Number(process.argv[2] ?? 10);
+const withTracker = process.argv.includes("--tracker");
+const tracker = new Tracker();
+const cpu = [];
 const users = new UserNames(process.env.HOST_PASSWD ?? "/etc/passwd");
 const times = [];
 const rss = [];
 let sockets = 0;
 for (let i = 0; i < scans; i++) {
   const t0 = performance.now();
-  const r = await collectSockets({ users, paths: procPathsFromEnv(process.env) });
+  const c0 = process.cpuUsage();
+  const paths = procPathsFromEnv(process.env);
+  const r = await collectSockets({ users, paths });
+  if (withTracker) {
+    const byNetns = new Map();
+    for (const s of r.sockets) {
+      const list = byNetns.get(s.netns);
+      if (list) list.push(s);
+      else byNetns.set(s.netns, [s]);
+    }
+    const procs = listProcesses(paths);
+    const now = Date.now();
+    tracker.observe(
+      now,
+      [...byNetns].map(([ns, list]) => ({
+        scope: String(ns),
+        sockets: list,
+        processes: procs.filter((p) => p.netns === ns),
+      })),
+    );
+    for (const m of tracker.scopes()) detect(m, now);
+  }
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / 1000);
   times.push(performance.now() - t0);
   sockets = r.sockets.length;
   rss.push(process.memoryUsage().rss);
@@ -23,7 +54,9 @@ process.stdout.write(
   `${JSON.stringify({
     scans,
     sockets,
+    tracker: withTracker,
     timesMs: times.map((t) => Math.round(t)),
+    cpuMs: cpu.map((t) => Math.round(t)),
     rssMB: rss.map((b) => Math.round(b / 2 ** 20)),
     peakRssMB: hwm ? Math.round(Number(hwm[1]) / 1024) : null,
   })}\n`,

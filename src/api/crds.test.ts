@@ -87,13 +87,17 @@ describe("CRD objects", () => {
   });
 });
 
-/** Maps (additionalProperties) that server-side apply would own key by key. */
+/**
+ * Maps (additionalProperties) that server-side apply would own key by key. A list without
+ * x-kubernetes-list-type is atomic: it is replaced whole, maps inside it included.
+ */
 function granularMaps(node: Node, path: string, out: string[]): void {
   if (typeof node.additionalProperties === "object" && node["x-kubernetes-map-type"] !== "atomic")
     out.push(path);
   for (const [k, v] of Object.entries((node.properties as Record<string, Node>) ?? {}))
     granularMaps(v, `${path}.${k}`, out);
-  if (node.items) granularMaps(node.items as Node, `${path}[]`, out);
+  if (node.items && node["x-kubernetes-list-type"] === "map")
+    granularMaps(node.items as Node, `${path}[]`, out);
 }
 
 describe("NetworkObservation, written by server-side apply", () => {

@@ -18,10 +18,13 @@ export interface FindingRecord {
   scope: string;
   pod?: { namespace?: string; name?: string; uid?: string };
   workload?: { kind: string; name: string };
+  /** The process holding the socket, or the one a detector names. */
   process?: string;
   pid?: number;
+  /** A detector's process: its command line (a discovery tool's arguments). */
+  cmdline?: string;
   protocol?: "TCP" | "UDP";
-  /** Our side: the listener, or the port a peer connected to; absent for egress (ephemeral). */
+  /** Our side: the listener, or where an ingress peer connected to; absent otherwise. */
   localAddress?: string;
   localPort?: number;
   direction?: "egress" | "ingress";
@@ -51,8 +54,13 @@ export function findingRecord(f: Finding, context: FindingContext = {}): Finding
   const peer = f.peer;
   const egress = peer?.direction === "egress";
   const protocol = peer?.protocol ?? transportOf(s?.protocol);
-  // Ingress: the port the peer connected to is ours (peer.port); the socket's says the same.
-  const localPort = peer && !egress ? peer.port : s && !egress ? s.localPort : undefined;
+  // Our side is known for a listener and for an ingress peer (the port it connected to). A
+  // threshold's socket is one example of many, its local port often ephemeral: left out.
+  const listener = !peer && s !== undefined && (s.state === "LISTEN" || s.state === "UNCONN");
+  const localAddress = listener || (peer && !egress) ? s?.localAddress : undefined;
+  const localPort = peer && !egress ? peer.port : listener ? s?.localPort : undefined;
+  // The socket's holder, else the process a finding about no one socket names (detectors).
+  const proc = s?.pid !== undefined || s?.process !== undefined ? s : f.holder;
   const state = f.state ?? s?.state;
   // Key order is the order a reader scans a line in: what, how bad, who, where, how many.
   return {
@@ -64,10 +72,11 @@ export function findingRecord(f: Finding, context: FindingContext = {}): Finding
     scope: f.scope,
     ...(context.pod ? { pod: { ...context.pod } } : {}),
     ...(context.workload ? { workload: { kind: context.workload.kind, name: context.workload.name } } : {}),
-    ...(s?.process !== undefined ? { process: s.process } : {}),
-    ...(s?.pid !== undefined ? { pid: s.pid } : {}),
+    ...(proc?.process !== undefined ? { process: proc.process } : {}),
+    ...(proc?.pid !== undefined ? { pid: proc.pid } : {}),
+    ...(f.holder?.cmdline !== undefined ? { cmdline: f.holder.cmdline } : {}),
     ...(protocol ? { protocol } : {}),
-    ...(s && !egress ? { localAddress: s.localAddress } : {}),
+    ...(localAddress !== undefined ? { localAddress } : {}),
     ...(localPort !== undefined ? { localPort } : {}),
     ...(peer ? { direction: peer.direction, peerAddress: peer.address } : {}),
     ...(peer && egress ? { peerPort: peer.port } : {}),

@@ -199,14 +199,8 @@ describe.skipIf(unavailable !== null)("judgement: learned baselines on real name
     expect(r.code, r.output).toBe(1);
     expect(r.findings, r.output).toHaveLength(1);
     const f = r.findings[0] as FindingRecord;
-    expect(f).toMatchObject({
-      rule: "TcpStateThreshold",
-      state: "SYN_SENT",
-      count: 30,
-      limit: 20,
-      process: "slwl-dialer",
-      pid: dialer.pid,
-    });
+    expect(f).toMatchObject({ rule: "TcpStateThreshold", state: "SYN_SENT", count: 30, limit: 20 });
+    expect(f).toMatchObject({ process: "slwl-dialer", pid: dialer.pid });
     console.log(`SYN_SENT finding: ${f.message}`);
     expect(f.message).toMatch(
       new RegExp(
@@ -241,14 +235,8 @@ describe.skipIf(unavailable !== null)("judgement: learned baselines on real name
     expect(r.code, r.output).toBe(1);
     expect(r.findings, r.output).toHaveLength(1);
     const f = r.findings[0] as FindingRecord;
-    expect(f).toMatchObject({
-      rule: "TcpStateThreshold",
-      state: "CLOSE_WAIT",
-      count: 30,
-      limit: 20,
-      process: "slwl-leaky",
-      pid: server.pid,
-    });
+    expect(f).toMatchObject({ rule: "TcpStateThreshold", state: "CLOSE_WAIT", count: 30, limit: 20 });
+    expect(f).toMatchObject({ process: "slwl-leaky", pid: server.pid });
     console.log(`CLOSE_WAIT finding: ${f.message}`);
     expect(f.message).toMatch(
       new RegExp(

@@ -4,12 +4,12 @@
 // --tracker also feeds the memory (src/core/memory) one scope per network namespace, with its
 // processes, and runs every detector, as the agent does each cycle.
 import { readFileSync } from "node:fs";
-import { collectSockets } from "../dist/procfs/collect.js";
-import { procPathsFromEnv } from "../dist/procfs/paths.js";
-import { UserNames } from "../dist/procfs/users.js";
 import { detect } from "../dist/core/memory/detectors.js";
 import { Tracker } from "../dist/core/memory/tracker.js";
+import { collectSockets } from "../dist/procfs/collect.js";
+import { procPathsFromEnv } from "../dist/procfs/paths.js";
 import { listProcesses } from "../dist/procfs/processes.js";
+import { UserNames } from "../dist/procfs/users.js";
 
 const scans = Number(process.argv[2] ?? 10);
 const withTracker = process.argv.includes("--tracker");
@@ -35,7 +35,11 @@ for (let i = 0; i < scans; i++) {
     const now = Date.now();
     tracker.observe(
       now,
-      [...byNetns].map(([ns, list]) => ({ scope: String(ns), sockets: list, processes: procs.filter((p) => p.netns === ns) })),
+      [...byNetns].map(([ns, list]) => ({
+        scope: String(ns),
+        sockets: list,
+        processes: procs.filter((p) => p.netns === ns),
+      })),
     );
     for (const m of tracker.scopes()) detect(m, now);
   }

@@ -87,6 +87,29 @@ describe("CRD objects", () => {
   });
 });
 
+/**
+ * Maps (additionalProperties) that server-side apply would own key by key. A list without
+ * x-kubernetes-list-type is atomic: it is replaced whole, maps inside it included.
+ */
+function granularMaps(node: Node, path: string, out: string[]): void {
+  if (typeof node.additionalProperties === "object" && node["x-kubernetes-map-type"] !== "atomic")
+    out.push(path);
+  for (const [k, v] of Object.entries((node.properties as Record<string, Node>) ?? {}))
+    granularMaps(v, `${path}.${k}`, out);
+  if (node.items && node["x-kubernetes-list-type"] === "map")
+    granularMaps(node.items as Node, `${path}[]`, out);
+}
+
+describe("NetworkObservation, written by server-side apply", () => {
+  it("has only atomic maps: an emptied granular map becomes null and the write a 422", () => {
+    const crd = parse(renderCrdFiles()["socklens.io_networkobservations.yaml"] as string) as Node;
+    const [version] = (crd.spec as Node).versions as Node[];
+    const out: string[] = [];
+    granularMaps(((version as Node).schema as Node).openAPIV3Schema as Node, "", out);
+    expect(out).toEqual([]);
+  });
+});
+
 /** CEL cost is estimated from these bounds: an unbounded list makes any rule under it too costly. */
 function unboundedArrays(node: Node, path: string, out: string[]): void {
   if (node.type === "array" && node.maxItems === undefined) out.push(path);

@@ -71,7 +71,8 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     controller: "socklens.io/agent",
     instance: `socklens-agent-${nodeName}`,
   });
-  const observations = new ObservationWriter(kc);
+  // A rejected write (a 422 from a schema mismatch, a 403 from RBAC) is logged once per kind.
+  const observations = new ObservationWriter(kc, { log });
   const agent = new Agent({
     nodeName,
     watcher,

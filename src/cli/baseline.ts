@@ -12,6 +12,7 @@ import {
 } from "../api/validate.js";
 import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, SEVERITY_ORDER } from "../core/baseline/evaluate.js";
+import { type FindingContext, findingRecord, suppressedRecord } from "../core/baseline/finding-record.js";
 import { Learner } from "../core/baseline/learn.js";
 import { DEFAULT_EPHEMERAL_RANGE } from "../core/baseline/limits.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
@@ -38,7 +39,8 @@ export const BASELINE_HELP = `Usage: socklens validate FILE…
 validate  checks NetworkBaseline documents (multi-document YAML) against the schema and
           semantic rules; problems print as FILE:LINE:COL: field.path: what is wrong.
 check     evaluates each baseline in FILE against this host's sockets in the scope and
-          prints each finding with its explanation. Exit 0 clean, 1 findings, 2 invalid input.
+          prints each finding with its explanation (-o ndjson: one finding record per line,
+          see docs/output.md). Exit 0 clean, 1 findings, 2 invalid input.
           Rules that need cluster knowledge (podSelector, service, entity cluster/world)
           give a CannotEvaluateOffline finding here, never a silent pass.
 learn     observes the scope every --interval for --duration and writes a NetworkBaseline
@@ -180,16 +182,21 @@ export async function checkCommand(
   const masked = results.map((r) => maskResult(r, masks));
   const total = masked.reduce((n, r) => n + r.findings.length, 0);
   const suppressed = masked.reduce((n, r) => n + r.suppressed.length, 0);
+  // Machine-readable output is the finding record (docs/output.md), one shape for both.
+  const context = findingContext(target, scope.filter.podUid);
+  const records = masked.map((r) => ({
+    id: r.id,
+    file: r.file,
+    findings: r.findings.map((f) => findingRecord(f, context)),
+    suppressed: r.suppressed.map((x) => suppressedRecord(x, context)),
+  }));
   if (format === "json") {
     io.out(
-      `${JSON.stringify({ scope: description, sockets: sockets.length, results: masked, findings: total, suppressed }, null, 2)}\n`,
+      `${JSON.stringify({ scope: description, sockets: sockets.length, results: records, findings: total, suppressed }, null, 2)}\n`,
     );
   } else if (format === "ndjson") {
-    for (const r of masked) {
-      for (const f of r.findings) io.out(`${JSON.stringify(f)}\n`);
-      for (const s of r.suppressed)
-        io.out(`${JSON.stringify({ ...s.finding, suppressed: { reason: s.reason, expires: s.expires } })}\n`);
-    }
+    for (const r of records)
+      for (const x of [...r.findings, ...r.suppressed]) io.out(`${JSON.stringify(x)}\n`);
   } else {
     const rows = masked.flatMap((r) =>
       [...r.findings]
@@ -208,6 +215,19 @@ export async function checkCommand(
     );
   }
   return total > 0 ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/** The pod and workload a finding's scope is, when check knows them. */
+function findingContext(
+  target: Awaited<ReturnType<typeof resolveTarget>>["target"],
+  podUid: string | undefined,
+): FindingContext {
+  if (target)
+    return {
+      pod: { namespace: target.info.namespace, name: target.info.name, uid: target.uid },
+      ...(target.info.workload ? { workload: target.info.workload } : {}),
+    };
+  return podUid ? { pod: { uid: podUid } } : {};
 }
 
 function maskResult<T extends EvaluationResult>(r: T, masks: ReturnType<typeof parseMasks>): T {

@@ -29,6 +29,7 @@ Commands:
   agent        the node agent: scan, evaluate pods against baselines, report Events and OTel
   operator     the NetworkBaseline controller: validation, matched pods, violations in status
   baseline export NS/NAME   what Learn mode learned, as a baseline to review
+                            (--as networkpolicy: the reviewed spec as a NetworkPolicy)
   version      print the version
 
 Run 'socklens <command> --help' for a command's flags.

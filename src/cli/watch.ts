@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { parseDuration } from "../api/v1alpha1/common.js";
 import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, findingKey } from "../core/baseline/evaluate.js";
+import { findingRecord } from "../core/baseline/finding-record.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { Finding } from "../core/baseline/types.js";
 import { detect } from "../core/memory/detectors.js";
@@ -105,7 +106,7 @@ export async function watchCommand(
   const print = (event: "start" | "end", f: Finding, at: number, since: number) => {
     if (format === "ndjson")
       io.out(
-        `${JSON.stringify({ event, time: new Date(at).toISOString(), ...(event === "end" ? { durationMs: at - since } : {}), ...f })}\n`,
+        `${JSON.stringify({ event, time: new Date(at).toISOString(), ...(event === "end" ? { durationMs: at - since } : {}), ...findingRecord(f) })}\n`,
       );
     else if (event === "start")
       io.out(

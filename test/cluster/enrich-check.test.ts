@@ -13,7 +13,7 @@ import { AppsV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1Pod } fro
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { NetworkBaselineInput } from "../../src/api/v1alpha1/networkbaseline.js";
-import type { Finding } from "../../src/core/baseline/types.js";
+import type { FindingRecord } from "../../src/core/baseline/finding-record.js";
 import type { Socket } from "../../src/core/socket.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "../host/sandbox.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
@@ -204,25 +204,45 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
       expect(ok.stdout).toContain(`scope pod ${pod}`);
     }
 
-    const bad = runCli([
-      "check",
-      "--kubeconfig",
-      kubeconfig,
-      "--pod",
-      pod,
-      "--baseline",
-      wrong,
-      "-o",
-      "json",
-    ]);
+    const checkWrong = (format: string) =>
+      runCli(["check", "--kubeconfig", kubeconfig, "--pod", pod, "--baseline", wrong, "-o", format]);
+    const bad = checkWrong("json");
     expect(bad.code).toBe(1);
-    const [finding] = (JSON.parse(bad.stdout) as { results: { findings: Finding[] }[] }).results.flatMap(
-      (x) => x.findings,
-    );
+    const [finding] = (
+      JSON.parse(bad.stdout) as { results: { findings: FindingRecord[] }[] }
+    ).results.flatMap((x) => x.findings);
     expect(finding?.rule).toBe("UnexpectedEgress");
     expect(finding?.message).toContain(
       `pod ${pod} connected to ${DB_IP}:5432/TCP (pod ${ns}/db-0) (process slwl-web`,
     );
+    // The same finding as an NDJSON line: the pod and its workload, and who the peer is.
+    const lines = checkWrong("ndjson");
+    expect(lines.code).toBe(1);
+    const records = lines.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as FindingRecord);
+    expect(records).toEqual([
+      {
+        rule: "UnexpectedEgress",
+        severity: "medium",
+        message: finding?.message,
+        baseline: `${ns}/web`,
+        scope: `pod ${pod}`,
+        pod: { namespace: ns, name: "web-5f7c-x2x9z", uid: webPod.metadata?.uid },
+        workload: { kind: "Deployment", name: "web" },
+        process: "slwl-web",
+        pid: expect.any(Number),
+        protocol: "TCP",
+        direction: "egress",
+        peerAddress: DB_IP,
+        peerPort: 5432,
+        peerIdentity: `pod ${ns}/db-0`,
+        state: "ESTABLISHED",
+        count: 1,
+        netns: expect.any(Number),
+      },
+    ]);
 
     const offline = runCli([
       "check",
@@ -235,7 +255,7 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
     ]);
     expect(offline.code).toBe(1);
     const [undecided] = (
-      JSON.parse(offline.stdout) as { results: { findings: Finding[] }[] }
+      JSON.parse(offline.stdout) as { results: { findings: FindingRecord[] }[] }
     ).results.flatMap((x) => x.findings);
     expect(undecided?.rule).toBe("CannotEvaluateOffline");
   });

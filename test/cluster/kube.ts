@@ -135,6 +135,22 @@ export async function repoCrds(root: string): Promise<KubernetesObject[]> {
   return out.filter((o) => o.kind === "CustomResourceDefinition");
 }
 
+/** Create a NetworkBaseline (socklens.io/v1alpha1) with this spec. */
+export async function createBaseline(
+  kc: KubeConfig,
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group: "socklens.io",
+    version: "v1alpha1",
+    plural: "networkbaselines",
+    namespace,
+    body: { apiVersion: "socklens.io/v1alpha1", kind: "NetworkBaseline", metadata: { name }, spec },
+  });
+}
+
 /**
  * NetworkBaselines a ClusterWatcher sees in one namespace. The cluster suites share one
  * control plane, so a watcher sees other files' baselines too: count only your own.

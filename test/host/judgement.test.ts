@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { Finding } from "../../src/core/baseline/types.js";
+import type { FindingRecord } from "../../src/core/baseline/finding-record.js";
 import { hostTestsUnavailable, ip, runCli, Sandbox, type Workload } from "./sandbox.js";
 
 const unavailable = hostTestsUnavailable("judgement.test.ts");
@@ -95,11 +95,11 @@ describe.skipIf(unavailable !== null)("judgement: learned baselines on real name
     return { file, baseline: parse(readFileSync(file, "utf8")) as LearnedBaseline };
   }
 
-  function check(ns: string, file: string): { code: number; findings: Finding[]; output: string } {
+  function check(ns: string, file: string): { code: number; findings: FindingRecord[]; output: string } {
     const r = runCli(["check", "--baseline", file, "--netns", ns, "-o", "json"]);
     const output = r.stdout + r.stderr;
     expect(r.code, output).not.toBe(2);
-    const out = JSON.parse(r.stdout) as { results: { findings: Finding[] }[] };
+    const out = JSON.parse(r.stdout) as { results: { findings: FindingRecord[] }[] };
     return { code: r.code, findings: out.results.flatMap((x) => x.findings), output };
   }
 
@@ -198,8 +198,9 @@ describe.skipIf(unavailable !== null)("judgement: learned baselines on real name
     const r = check(app, file);
     expect(r.code, r.output).toBe(1);
     expect(r.findings, r.output).toHaveLength(1);
-    const f = r.findings[0] as Finding;
+    const f = r.findings[0] as FindingRecord;
     expect(f).toMatchObject({ rule: "TcpStateThreshold", state: "SYN_SENT", count: 30, limit: 20 });
+    expect(f).toMatchObject({ process: "slwl-dialer", pid: dialer.pid });
     console.log(`SYN_SENT finding: ${f.message}`);
     expect(f.message).toMatch(
       new RegExp(
@@ -233,8 +234,9 @@ describe.skipIf(unavailable !== null)("judgement: learned baselines on real name
     const r = check(app, file);
     expect(r.code, r.output).toBe(1);
     expect(r.findings, r.output).toHaveLength(1);
-    const f = r.findings[0] as Finding;
+    const f = r.findings[0] as FindingRecord;
     expect(f).toMatchObject({ rule: "TcpStateThreshold", state: "CLOSE_WAIT", count: 30, limit: 20 });
+    expect(f).toMatchObject({ process: "slwl-leaky", pid: server.pid });
     console.log(`CLOSE_WAIT finding: ${f.message}`);
     expect(f.message).toMatch(
       new RegExp(

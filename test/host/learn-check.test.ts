@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Finding } from "../../src/core/baseline/types.js";
+import type { FindingRecord } from "../../src/core/baseline/finding-record.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "./sandbox.js";
 
 const unavailable = hostTestsUnavailable("learn-check.test.ts");
@@ -74,7 +74,7 @@ describe.skipIf(unavailable !== null)("learn, then check", () => {
     });
     const r = runCli(["check", "--baseline", baselineFile, "--netns", app, "-o", "json"]);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    const out = JSON.parse(r.stdout) as { results: { findings: Finding[] }[] };
+    const out = JSON.parse(r.stdout) as { results: { findings: FindingRecord[] }[] };
     const findings = out.results.flatMap((x) => x.findings);
     expect(findings.map((f) => f.rule).sort()).toEqual(["UnexpectedEgress", "UnexpectedListener"]);
     const listener = findings.find((f) => f.rule === "UnexpectedListener");
@@ -90,6 +90,49 @@ describe.skipIf(unavailable !== null)("learn, then check", () => {
     expect(table.code).toBe(1);
     expect(table.stdout).toMatch(/HIGH\s+UnexpectedListener/);
     expect(table.stdout).toMatch(/MEDIUM\s+UnexpectedEgress/);
+  });
+
+  it("prints one finding record per line with -o ndjson, with the values its message names", () => {
+    const r = runCli(["check", "--baseline", baselineFile, "--netns", app, "-o", "ndjson"]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(2);
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const rec of records) expect(Object.values(rec)).not.toContain(null);
+    // Both come from the intruder's process: the same who and where.
+    const intruder = {
+      baseline: "shop/app",
+      scope: expect.stringContaining("netns"),
+      process: "slwl-intruder",
+      pid: expect.any(Number),
+      protocol: "TCP",
+      count: 1,
+      netns: expect.any(Number),
+    };
+    const listener = records.find((x) => x.rule === "UnexpectedListener");
+    expect(listener).toEqual({
+      ...intruder,
+      rule: "UnexpectedListener",
+      severity: "high",
+      message: expect.stringContaining("opened an unexpected listener on 0.0.0.0:4444/TCP"),
+      localAddress: "0.0.0.0",
+      localPort: 4444,
+      state: "LISTEN",
+    });
+    expect(listener?.message).toContain(`pid ${listener?.pid}`);
+    expect(records.find((x) => x.rule === "UnexpectedEgress")).toEqual({
+      ...intruder,
+      rule: "UnexpectedEgress",
+      severity: "medium",
+      // 6379 is a well-known port: no Non-Standard Port technique.
+      message: expect.stringContaining(
+        `connected to 10.232.0.2:6379/TCP (process slwl-intruder, pid ${listener?.pid})`,
+      ),
+      direction: "egress",
+      peerAddress: "10.232.0.2",
+      peerPort: 6379,
+      state: "ESTABLISHED",
+    });
   });
 
   it("rejects an invalid baseline with exit 2 and file:line:col", () => {

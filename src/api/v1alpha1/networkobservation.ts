@@ -30,6 +30,17 @@ export const ObservedPeer = z.object({
   count: z.number().int().min(1).describe("Scans in which the peer was seen."),
 });
 
+/**
+ * Counts keyed by name for one window, replaced whole by every write. Atomic for server-side
+ * apply: a CRD map is otherwise granular, its keys owned one by one, and an apply of `{}`
+ * after `{UnexpectedEgress: 2}` removes the no longer applied key and leaves the map `null`
+ * (structured-merge-diff's RemoveItems), which the non-nullable `type: object` rejects with
+ * HTTP 422. The agent is the map's only writer, so the whole map is one field.
+ */
+const WindowCounts = z
+  .record(z.string(), z.number().int().min(0))
+  .meta({ "x-kubernetes-map-type": "atomic" });
+
 export const NetworkObservationSpec = z.object({
   baseline: z.string().min(1).describe("Name of the NetworkBaseline in this namespace."),
   nodeName: z.string().min(1),
@@ -40,10 +51,8 @@ export const NetworkObservationSpec = z.object({
   egress: z.array(ObservedPeer).max(MAX_PEERS),
   ingress: z.array(ObservedPeer).max(MAX_PEERS),
   truncated: z.boolean().optional().describe("True when a list hit its bound and entries were dropped."),
-  tcpStates: z
-    .record(z.string(), z.number().int().min(0))
-    .describe("Highest per-pod count of each TCP state in the window."),
-  violations: z.record(z.string(), z.number().int().min(0)).describe("Violations by rule id in the window."),
+  tcpStates: WindowCounts.describe("Highest per-pod count of each TCP state in the window."),
+  violations: WindowCounts.describe("Violations by rule id in the window."),
 });
 
 export const NetworkObservation = z.object({

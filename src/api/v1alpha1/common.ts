@@ -43,6 +43,9 @@ export const LabelSelector = z
       .optional()
       .describe("Label requirements that must all hold."),
   })
+  // As Kubernetes' own LabelSelector: replaced whole by server-side apply, so a selector
+  // that loses a label does not keep it (or turn into null) from an earlier apply.
+  .meta({ "x-kubernetes-map-type": "atomic" })
   .describe("A Kubernetes label selector; empty selects everything.");
 
 /** A port number or an IANA_SVC_NAME (a container port name), like NetworkPolicyPort.port. */

@@ -16,6 +16,7 @@ import { Learner } from "../core/baseline/learn.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { EvaluationResult, PodInfo } from "../core/baseline/types.js";
 import { type ClusterIndex, workloadOf } from "../core/cluster.js";
+import { escapeNonPrintable, escapeText } from "../core/escape.js";
 import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { collectSockets } from "../procfs/collect.js";
@@ -59,20 +60,30 @@ function readBaselineFiles(files: string[]): {
       continue;
     }
     const r = validateBaselines(text, file);
-    baselines.push(...r.baselines);
-    problems.push(...r.problems);
+    for (const b of r.baselines) baselines.push(b);
+    for (const p of r.problems) problems.push(p);
   }
   return { baselines, problems };
+}
+
+/**
+ * Problems quote the values they name as JSON (`got "…"`): finish that escaping for the
+ * terminal without doubling it (src/core/escape.ts).
+ */
+function reportProblems(problems: ValidationProblem[], io: CliIO): void {
+  for (const p of problems) io.err(`${escapeNonPrintable(formatProblem(p))}\n`);
 }
 
 export async function validateCommand(args: string[], io: CliIO): Promise<number> {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
   if (positionals.length === 0) throw new UsageError("validate needs at least one file");
   const { baselines, problems } = readBaselineFiles(positionals);
-  for (const p of problems) io.err(`${formatProblem(p)}\n`);
+  reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   for (const b of baselines)
-    io.out(`${b.file}: ${b.baseline.metadata.namespace ?? "default"}/${b.baseline.metadata.name}: valid\n`);
+    io.out(
+      `${escapeText(b.file)}: ${escapeText(`${b.baseline.metadata.namespace ?? "default"}/${b.baseline.metadata.name}`)}: valid\n`,
+    );
   return EXIT_OK;
 }
 
@@ -149,7 +160,7 @@ export async function checkCommand(
   const masks = parseMasks(values.mask, io.env);
   const paths = resolveProcPaths({}, io.env);
   const { baselines, problems } = readBaselineFiles(values.baseline);
-  for (const p of problems) io.err(`${formatProblem(p)}\n`);
+  reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   if (baselines.length === 0)
     throw new InputError(`no NetworkBaseline documents in ${values.baseline.join(", ")}`);
@@ -188,11 +199,11 @@ export async function checkCommand(
     for (const r of masked) {
       for (const s of r.suppressed)
         io.out(
-          `suppressed by exception (${s.reason}${s.expires ? `, until ${s.expires}` : ""}): ${s.finding.message}\n`,
+          `suppressed by exception (${escapeText(s.reason)}${s.expires ? `, until ${escapeText(s.expires)}` : ""}): ${escapeText(s.finding.message)}\n`,
         );
     }
     io.out(
-      `${baselines.length} baseline(s), scope ${description}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions\n`,
+      `${baselines.length} baseline(s), scope ${escapeText(description)}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions\n`,
     );
   }
   return total > 0 ? EXIT_FINDINGS : EXIT_OK;
@@ -262,9 +273,9 @@ export async function learnCommand(
     }),
   );
   doc.commentBefore = [
-    ` Learned by socklens learn on ${hostname()}`,
-    ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${values.interval})`,
-    ` scope: ${description}`,
+    ` Learned by socklens learn on ${escapeText(hostname())}`,
+    ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${escapeText(values.interval)})`,
+    ` scope: ${escapeText(description)}`,
     target
       ? " It allows exactly what was seen: review it, then commit."
       : " It allows exactly what was seen: review it, set spec.podSelector, then commit.",

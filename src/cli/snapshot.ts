@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { diffSnapshots, hasDifferences, type SnapshotDiff } from "../core/diff.js";
+import { escapeText } from "../core/escape.js";
 import { maskSocket } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import {
@@ -74,7 +75,7 @@ export async function snapshotCommand(
   } catch (err) {
     throw new InputError(`cannot write snapshot to ${file}: ${(err as Error).message}`, { cause: err });
   }
-  io.err(`socklens: wrote ${sockets.length} sockets to ${file}\n`);
+  io.err(`socklens: wrote ${sockets.length} sockets to ${escapeText(file)}\n`);
   return EXIT_OK;
 }
 
@@ -119,8 +120,8 @@ export async function diffCommand(args: string[], io: CliIO): Promise<number> {
 
 function renderDiff(d: SnapshotDiff, before: Snapshot, after: Snapshot): string {
   const lines: string[] = [
-    `before: ${before.metadata.hostname} ${before.metadata.timestamp}`,
-    `after:  ${after.metadata.hostname} ${after.metadata.timestamp}`,
+    `before: ${escapeText(before.metadata.hostname)} ${escapeText(before.metadata.timestamp)}`,
+    `after:  ${escapeText(after.metadata.hostname)} ${escapeText(after.metadata.timestamp)}`,
   ];
   const section = (title: string, headers: string[], rows: string[][]) => {
     if (rows.length) lines.push("", `${title}:`, renderTable(headers, rows));

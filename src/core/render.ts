@@ -1,4 +1,5 @@
 /** Text renderings of sockets and summaries: the netstat-like table a human reads. */
+import { escapeText } from "./escape.js";
 import type { Socket } from "./socket.js";
 
 export function endpoint(address: string, port: number, family: Socket["family"]): string {
@@ -7,14 +8,32 @@ export function endpoint(address: string, port: number, family: Socket["family"]
   return `${a}:${port === 0 ? "*" : port}`;
 }
 
+/**
+ * Columns padded to their widest cell. Every cell is escaped here (src/core/escape.ts): cells
+ * carry raw values (process names, paths, finding messages), and this is where they meet the
+ * terminal, so a newline or ESC in a value can neither add a row nor colour the screen.
+ * Loops, not `Math.max(...cells)`: a spread of a million rows overflows the call stack.
+ */
 export function renderTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join("\n");
+  const widths = headers.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) {
+      const n = escapeText(r[i] ?? "").length;
+      if (n > (widths[i] ?? 0)) widths[i] = n;
+    }
+  }
+  const line = (cells: string[]) => {
+    let out = "";
+    for (let i = 0; i < cells.length; i++) {
+      const c = escapeText(cells[i] ?? "");
+      out += i === cells.length - 1 ? c : `${c.padEnd(widths[i] ?? 0)}  `;
+    }
+    return out.trimEnd();
+  };
+  const lines = new Array<string>(rows.length + 1);
+  lines[0] = line(headers);
+  for (let i = 0; i < rows.length; i++) lines[i + 1] = line(rows[i] as string[]);
+  return lines.join("\n");
 }
 
 function ownerCell(s: Socket): string {

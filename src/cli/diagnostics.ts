@@ -10,6 +10,11 @@ export function reportDiagnostics(diag: ScanDiagnostics, io: CliIO, debug: boole
         `${PERMISSION_HINT}; showing what could be read\n`,
     );
   }
+  if (diag.unreadable > 0) {
+    io.err(
+      `socklens: could not read ${diag.unreadable} /proc entries (e.g. ${diag.unreadableExamples.map(escapeText).join(", ")}); skipped them and showing the rest\n`,
+    );
+  }
   if (diag.malformedLines > 0) {
     io.err(
       `socklens: skipped ${diag.malformedLines} malformed line(s)${debug ? ":" : " (--debug shows them)"}\n`,

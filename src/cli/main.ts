@@ -1,6 +1,7 @@
 /** The socklens CLI: parse the subcommand, run it, map errors to exit codes. Wiring only. */
 
 import { escapeNonPrintable, escapeText } from "../core/escape.js";
+import { ProcRootError } from "../procfs/errors.js";
 import { AGENT_HELP, agentCommand } from "./agent.js";
 import { BASELINE_HELP, checkCommand, learnCommand, validateCommand } from "./baseline.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
@@ -76,7 +77,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   } catch (err) {
     // Messages quote bad input as JSON and may end with usage text: keep our line breaks,
     // escape everything else (src/core/escape.ts).
-    if (err instanceof UsageError || err instanceof InputError) {
+    if (err instanceof UsageError || err instanceof InputError || err instanceof ProcRootError) {
       io.err(`socklens ${name}: ${escapeNonPrintable(err.message, { keepNewlines: true })}\n`);
       return EXIT_USAGE;
     }

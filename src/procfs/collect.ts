@@ -21,7 +21,7 @@ import {
 } from "../core/procnet.js";
 import type { ProcessRef, Protocol, Socket } from "../core/socket.js";
 import { parseSockstat, type SockstatCounters, tableMayHaveSockets } from "../core/sockstat.js";
-import { classifyError, emptyDiagnostics, noteDenied, type ScanDiagnostics } from "./errors.js";
+import { emptyDiagnostics, noteFailure, ProcRootError, type ScanDiagnostics } from "./errors.js";
 import { type ProcPaths, resolveProcPaths } from "./paths.js";
 import { UserNames } from "./users.js";
 
@@ -83,12 +83,10 @@ async function readNetFile(
     try {
       return { pid, file, text: await readFile(file, "utf8") };
     } catch (err) {
-      const kind = classifyError(err);
-      if (kind === null) throw err;
-      if (kind === "denied") {
-        noteDenied(diag, file);
-        return null;
-      }
+      const kind = noteFailure(diag, file, err);
+      if (kind === "denied") return null;
+      // Counted; another pid's file of the same namespace may still be readable.
+      if (kind === "unreadable") continue;
       // ENOENT: either the pid exited (try the next one) or this kernel lacks the file
       // (raw6 without IPv6): then the process is still there and no pid will do better.
       if (existsSync(join(root, String(pid), "net"))) return null;
@@ -166,20 +164,27 @@ export function enumerateProcesses(
 ): { procs: ProcessEntry[]; pidsByNetns: Map<number, number[]> } {
   const procs: ProcessEntry[] = [];
   const pidsByNetns = new Map<number, number[]>();
-  for (const entry of readdirSync(root)) {
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch (err) {
+    throw new ProcRootError(
+      `cannot list the proc root ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (set HOST_PROC to the host's /proc)`,
+      { cause: err },
+    );
+  }
+  for (const entry of entries) {
     const c = entry.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     diag.processesSeen++;
     let link: string;
+    const nsLink = join(root, entry, "ns", "net");
     try {
-      link = readlinkSync(join(root, entry, "ns", "net"));
+      link = readlinkSync(nsLink);
     } catch (err) {
-      const kind = classifyError(err);
-      if (kind === "gone") diag.processesVanished++;
-      else if (kind === "denied") noteDenied(diag, join(root, entry, "ns", "net"));
-      else throw err;
+      if (noteFailure(diag, nsLink, err) === "gone") diag.processesVanished++;
       continue;
     }
     const m = NS_LINK.exec(link);
@@ -223,18 +228,16 @@ export async function collectSockets(options: CollectOptions = {}): Promise<Scan
     try {
       fds = readdirSync(fdDir);
     } catch (err) {
-      const kind = classifyError(err);
-      if (kind === "gone") vanished.add(pid);
-      else if (kind === "denied") noteDenied(diag, fdDir);
-      else throw err;
+      if (noteFailure(diag, fdDir, err) === "gone") vanished.add(pid);
       continue;
     }
     for (const fd of fds) {
       let target: string;
       try {
         target = readlinkSync(`${fdDir}/${fd}`);
-      } catch {
-        // The fd was closed, or the process exited, between readdir and readlink.
+      } catch (err) {
+        // Usually the fd was closed, or the process exited, between readdir and readlink.
+        noteFailure(diag, `${fdDir}/${fd}`, err);
         continue;
       }
       // "socket:[12345]": anything else (files, pipes, anon inodes) is not ours.
@@ -256,8 +259,9 @@ export async function collectSockets(options: CollectOptions = {}): Promise<Scan
   const details = (pid: number): ProcessDetails | null => {
     let d = info.get(pid);
     if (d === undefined) {
-      d = readProcessDetails(root, pid, diag);
-      if (d === null) vanished.add(pid);
+      const read = readProcessDetails(root, pid, diag);
+      if (read === "gone") vanished.add(pid);
+      d = read === "gone" ? null : read;
       info.set(pid, d);
     }
     return d;
@@ -298,36 +302,45 @@ interface ProcessDetails {
   pod?: Socket["pod"];
 }
 
-function readProcessDetails(root: string, pid: number, diag: ScanDiagnostics): ProcessDetails | null {
+/**
+ * A process's name, command line, uid and container identity. Each file is read on its own:
+ * one that cannot be read costs only its field (counted in the diagnostics). "gone" when the
+ * process exited; null when its name cannot be read (then it is not attributed).
+ */
+function readProcessDetails(
+  root: string,
+  pid: number,
+  diag: ScanDiagnostics,
+): ProcessDetails | "gone" | null {
   const dir = join(root, String(pid));
-  try {
-    const process = readFileSync(join(dir, "comm"), "utf8").replace(/\n$/, "");
-    const cmdline = readFileSync(join(dir, "cmdline"), "utf8").replace(/\0+$/, "").replaceAll("\0", " ");
-    const status = readFileSync(join(dir, "status"), "utf8");
-    const uidMatch = /^Uid:\s+(\d+)/m.exec(status);
-    let cgroup = "";
+  let exited = false;
+  const read = (name: string): string | null => {
+    if (exited) return null;
+    const file = join(dir, name);
     try {
-      cgroup = readFileSync(join(dir, "cgroup"), "utf8");
+      return readFileSync(file, "utf8");
     } catch (err) {
-      if (classifyError(err) !== "denied") throw err;
-      noteDenied(diag, join(dir, "cgroup"));
-    }
-    const d: ProcessDetails = { process, cmdline };
-    if (uidMatch) d.uid = Number(uidMatch[1]);
-    const { container, podUid } = parseCgroupFile(cgroup);
-    // One object per process, shared by its sockets: records are read-only downstream.
-    if (container) d.container = container;
-    if (podUid) d.pod = { uid: podUid };
-    return d;
-  } catch (err) {
-    const kind = classifyError(err);
-    if (kind === "gone") return null;
-    if (kind === "denied") {
-      noteDenied(diag, dir);
+      if (noteFailure(diag, file, err) === "gone") exited = true;
       return null;
     }
-    throw err;
-  }
+  };
+  const comm = read("comm");
+  const cmdline = read("cmdline");
+  const status = read("status");
+  const cgroup = read("cgroup");
+  if (exited) return "gone";
+  if (comm === null) return null;
+  const d: ProcessDetails = {
+    process: comm.replace(/\n$/, ""),
+    cmdline: (cmdline ?? "").replace(/\0+$/, "").replaceAll("\0", " "),
+  };
+  const uidMatch = status === null ? null : /^Uid:\s+(\d+)/m.exec(status);
+  if (uidMatch) d.uid = Number(uidMatch[1]);
+  const { container, podUid } = parseCgroupFile(cgroup ?? "");
+  // One object per process, shared by its sockets: records are read-only downstream.
+  if (container) d.container = container;
+  if (podUid) d.pod = { uid: podUid };
+  return d;
 }
 
 function attachProcesses(

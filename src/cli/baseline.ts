@@ -1,5 +1,5 @@
 /** `socklens validate`, `socklens check` and `socklens learn`: baselines on a single host. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { Document } from "yaml";
@@ -10,6 +10,7 @@ import {
   type ValidationProblem,
   validateBaselines,
 } from "../api/validate.js";
+import { DEFAULT_YAML_LIMITS, MAX_BYTES_ENV } from "../api/yaml-limits.js";
 import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, SEVERITY_ORDER } from "../core/baseline/evaluate.js";
 import { Learner } from "../core/baseline/learn.js";
@@ -24,6 +25,7 @@ import { resolveProcPaths } from "../procfs/paths.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cluster.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
+import { readInputFile, yamlByteLimit } from "./input.js";
 import type { CliIO } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
@@ -45,21 +47,23 @@ ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowled
 
 ${CLUSTER_HELP}`;
 
-function readBaselineFiles(files: string[]): {
+function readBaselineFiles(
+  files: string[],
+  env: NodeJS.ProcessEnv,
+): {
   baselines: ValidatedBaseline[];
   problems: ValidationProblem[];
 } {
   const baselines: ValidatedBaseline[] = [];
   const problems: ValidationProblem[] = [];
+  const limits = { ...DEFAULT_YAML_LIMITS, maxBytes: yamlByteLimit(env, DEFAULT_YAML_LIMITS.maxBytes) };
   for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      problems.push({ file, path: "(file)", message: `cannot read: ${(err as Error).message}` });
+    const input = readInputFile(file, limits.maxBytes, ` (${MAX_BYTES_ENV} sets another)`);
+    if ("problem" in input) {
+      problems.push({ file, path: "(file)", message: input.problem });
       continue;
     }
-    const r = validateBaselines(text, file);
+    const r = validateBaselines(input.text, file, limits);
     for (const b of r.baselines) baselines.push(b);
     for (const p of r.problems) problems.push(p);
   }
@@ -77,7 +81,7 @@ function reportProblems(problems: ValidationProblem[], io: CliIO): void {
 export async function validateCommand(args: string[], io: CliIO): Promise<number> {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
   if (positionals.length === 0) throw new UsageError("validate needs at least one file");
-  const { baselines, problems } = readBaselineFiles(positionals);
+  const { baselines, problems } = readBaselineFiles(positionals, io.env);
   reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   for (const b of baselines)
@@ -159,7 +163,7 @@ export async function checkCommand(
   const format = parseOutput(values.output, ["table", "json", "ndjson"]);
   const masks = parseMasks(values.mask, io.env);
   const paths = resolveProcPaths({}, io.env);
-  const { baselines, problems } = readBaselineFiles(values.baseline);
+  const { baselines, problems } = readBaselineFiles(values.baseline, io.env);
   reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   if (baselines.length === 0)

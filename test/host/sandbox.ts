@@ -192,7 +192,7 @@ export class Sandbox {
 /** Run the built CLI (bin/socklens.js) and capture its output. */
 export function runCli(
   args: string[],
-  options: { cwd?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): { code: number; stdout: string; stderr: string } {
   if (!existsSync(join(REPO, "dist", "cli", "main.js"))) {
     throw new Error("dist/ is missing: run `npm run build` before the host tests (scripts/test.sh does)");
@@ -200,6 +200,7 @@ export function runCli(
   const r = spawnSync(process.execPath, [join(REPO, "bin", "socklens.js"), ...args], {
     encoding: "utf8",
     cwd: options.cwd ?? REPO,
+    env: { ...process.env, ...options.env },
     maxBuffer: 512 * 1024 * 1024,
   });
   if (r.error) throw r.error;

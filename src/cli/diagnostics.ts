@@ -15,6 +15,11 @@ export function reportDiagnostics(diag: ScanDiagnostics, io: CliIO, debug: boole
       `socklens: could not read ${diag.unreadable} /proc entries (e.g. ${diag.unreadableExamples.map(escapeText).join(", ")}); skipped them and showing the rest\n`,
     );
   }
+  if (diag.ambiguousUnixSockets > 0) {
+    io.err(
+      `socklens: ${diag.ambiguousUnixSockets} unix socket record(s) marked (ambiguous): a socket name containing a newline may have forged them, and nothing else in /proc decides it (docs/adr/0006-unix-socket-names.md)\n`,
+    );
+  }
   if (diag.malformedLines > 0) {
     io.err(
       `socklens: skipped ${diag.malformedLines} malformed line(s)${debug ? ":" : " (--debug shows them)"}\n`,

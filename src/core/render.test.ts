@@ -34,7 +34,7 @@ describe("renderTable", () => {
     expect(text.slice(0, text.indexOf("\n"))).toBe("Proto  Local Address      State");
     // Measured about 2 s on a loaded 2-core machine; the bound only catches a quadratic turn.
     expect(ms).toBeLessThan(20_000);
-  });
+  }, 60_000);
 
   it("escapes every cell: a newline or ESC in a value adds no row and reaches no terminal", () => {
     const text = renderTable(

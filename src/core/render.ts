@@ -81,7 +81,10 @@ export function renderSocketTable(sockets: Socket[], options: { wide?: boolean }
     const proto = s.family === "inet6" ? `${s.protocol}6` : s.protocol;
     const row = [
       proto,
-      endpoint(s.localAddress, s.localPort, s.family),
+      // A unix record a socket name may have forged says so where its name is (ADR 0006).
+      s.ambiguous
+        ? `${endpoint(s.localAddress, s.localPort, s.family)} (ambiguous)`
+        : endpoint(s.localAddress, s.localPort, s.family),
       s.family === "unix" ? "" : endpoint(s.remoteAddress, s.remotePort, s.family),
       s.state,
       ownerCell(s),

@@ -21,8 +21,10 @@ import {
 } from "../core/procnet.js";
 import type { ProcessRef, Protocol, Socket } from "../core/socket.js";
 import { parseSockstat, type SockstatCounters, tableMayHaveSockets } from "../core/sockstat.js";
+import type { UnixCandidate } from "../core/unixtable.js";
 import { emptyDiagnostics, noteFailure, ProcRootError, type ScanDiagnostics } from "./errors.js";
 import { type ProcPaths, resolveProcPaths } from "./paths.js";
+import { type NamespaceTables, settleUnixNames } from "./unixcheck.js";
 import { UserNames } from "./users.js";
 
 export interface NamespaceInfo {
@@ -77,11 +79,12 @@ async function readNetFile(
   pids: number[],
   name: string,
   diag: ScanDiagnostics,
+  encoding: BufferEncoding = "utf8",
 ): Promise<{ pid: number; file: string; text: string } | null> {
   for (const pid of pids) {
     const file = join(root, String(pid), "net", name);
     try {
-      return { pid, file, text: await readFile(file, "utf8") };
+      return { pid, file, text: await readFile(file, encoding) };
     } catch (err) {
       const kind = noteFailure(diag, file, err);
       if (kind === "denied") return null;
@@ -115,26 +118,39 @@ async function readNamespaceTables(
   tables: (InetTable | "unix")[],
   diag: ScanDiagnostics,
   skipEmpty: boolean,
-): Promise<{ pid?: number; sockets: KernelSocket[]; skipped: number }> {
+): Promise<{ pid?: number; skipped: number } & Omit<NamespaceTables, "netns">> {
   const counters = skipEmpty ? await readSockstat(root, pids, diag) : undefined;
   const wanted = tables.filter((t) => t === "unix" || tableMayHaveSockets(t, counters));
   const sockets: KernelSocket[] = [];
+  const unixCandidates: UnixCandidate[] = [];
   let pid: number | undefined;
   // Parse each table as it arrives, while the others are still being read.
   await Promise.all(
     wanted.map(async (table) => {
-      const r = await readNetFile(root, pids, table, diag);
+      // unix byte for byte: a name's length in bytes is what tells a record from a name.
+      const r = await readNetFile(root, pids, table, diag, table === "unix" ? "latin1" : "utf8");
       if (!r) return;
       pid ??= r.pid;
-      const parsed: ParseResult<KernelSocket> =
-        table === "unix" ? parseUnixTable(r.text, r.file) : parseInetTable(r.text, table, r.file);
+      let parsed: ParseResult<KernelSocket>;
+      if (table === "unix") {
+        const u = parseUnixTable(r.text, r.file);
+        for (const c of u.candidates) unixCandidates.push(c);
+        parsed = u;
+      } else parsed = parseInetTable(r.text, table, r.file);
       for (const s of parsed.records) sockets.push(s);
       diag.malformedLines += parsed.malformed.length;
       for (const m of parsed.malformed) if (diag.malformed.length < 100) diag.malformed.push(m);
     }),
   );
   const skipped = tables.length - wanted.length;
-  return pid === undefined ? { sockets, skipped } : { pid, sockets, skipped };
+  const more = {
+    sockets,
+    unixCandidates,
+    // Tables sockstat said were empty count as read: they list no inode.
+    read: new Set<string>(tables),
+    readFile: async (name: string) => (await readNetFile(root, pids, name, diag))?.text ?? null,
+  };
+  return pid === undefined ? { skipped, ...more } : { pid, skipped, ...more };
 }
 
 /** Namespace names from /run/netns (ip netns): inode → name. */
@@ -253,6 +269,8 @@ export async function collectSockets(options: CollectOptions = {}): Promise<Scan
   }
 
   const namespaceResults = await Promise.all(tableReads);
+  // Records a unix socket's name could have forged: judged by what the fd walk and the other tables saw.
+  diag.ambiguousUnixSockets = await settleUnixNames(namespaceResults, holders);
 
   // 4. Process details, only for processes that hold a socket we saw.
   const info = new Map<number, ProcessDetails | null>();

@@ -52,6 +52,8 @@ export interface ScanDiagnostics {
   unreadable: number;
   unreadableExamples: string[];
   malformedLines: number;
+  /** Unix socket records that may have been forged by a name with a newline (docs/adr/0006). */
+  ambiguousUnixSockets: number;
   malformed: import("../core/procnet.js").Malformed[];
   /** Named namespaces under /run/netns that no process is in: their sockets are not visible via /proc. */
   namespacesWithoutProcess: string[];
@@ -66,6 +68,7 @@ export function emptyDiagnostics(): ScanDiagnostics {
     unreadable: 0,
     unreadableExamples: [],
     malformedLines: 0,
+    ambiguousUnixSockets: 0,
     malformed: [],
     namespacesWithoutProcess: [],
   };

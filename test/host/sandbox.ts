@@ -14,12 +14,14 @@ const WORKLOAD = fileURLToPath(new URL("./workload.mjs", import.meta.url));
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface WorkloadSocket {
-  proto: "tcp" | "udp";
+  proto: "tcp" | "udp" | "unix";
   state: string;
   localAddress: string;
   localPort: number;
   remoteAddress?: string;
   remotePort?: number;
+  /** Unix sockets only. */
+  inode?: number;
 }
 
 export interface Workload {
@@ -34,6 +36,10 @@ export interface WorkloadSpec {
   listen?: { proto: "tcp" | "udp"; host: string; port: number; ipv6Only?: boolean }[];
   connect?: { proto: "tcp" | "udp"; host: string; port: number }[];
   timeWait?: { host: string };
+  /** Written to /proc/self/comm once the sockets are up (the kernel keeps 15 bytes). */
+  comm?: string;
+  /** Unix sockets to listen on ("\0…" abstract); "{tcp0}" in a name is the first TCP listener's inode. */
+  unix?: { name: string }[];
 }
 
 export function ip(...args: string[]): string {

@@ -1,7 +1,11 @@
 // A test workload: listens and connects as told, then reports its sockets on stdout as one
 // JSON line and stays alive until stdin closes. Run inside a namespace with `ip netns exec`.
 // argv[2]: {"title": "...", "listen": [{"proto":"tcp|udp","host":"...","port":N}], "connect": [...]}
+// "comm": a process name to write to /proc/self/comm after the title (any bytes, 15 at most);
+// "unix": [{"name": "\u0000…"}] unix sockets to bind and listen on, where "{tcp0}" in a name
+// stands for the inode of the first TCP listener (to forge a record that borrows it).
 import dgram from "node:dgram";
+import { readlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 
 const spec = JSON.parse(process.argv[2] ?? "{}");
@@ -60,6 +64,19 @@ for (const c of spec.connect ?? []) {
     });
   }
 }
+
+const inodeOf = (handle) =>
+  Number(/socket:\[(\d+)\]/.exec(readlinkSync(`/proc/self/fd/${handle._handle.fd}`))[1]);
+for (const u of spec.unix ?? []) {
+  const tcp0 = keep.find((k) => k instanceof net.Server);
+  const name = u.name.replace("{tcp0}", () => String(inodeOf(tcp0)));
+  const server = net.createServer((sock) => keep.push(sock));
+  await new Promise((resolve, reject) => server.once("error", reject).listen(name, resolve));
+  keep.push(server);
+  report.push({ proto: "unix", state: "LISTEN", localAddress: name, localPort: 0, inode: inodeOf(server) });
+}
+
+if (spec.comm !== undefined) writeFileSync("/proc/self/comm", spec.comm);
 
 // timeWait: {host}: leave exactly one TIME_WAIT socket and nothing else open (a namespace
 // whose only socket is in TIME_WAIT: its sockstat "inuse" counts are all zero).

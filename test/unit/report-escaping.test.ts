@@ -3,13 +3,10 @@
  * with a process name in it) meets a human: escaped there once, never twice.
  * test/host/hostile-names.test.ts does the same with a real process and the real CLI.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Finding } from "../../src/core/baseline/types.js";
-import { EventRecorder, eventNote } from "../../src/kube/events.js";
-import { Telemetry } from "../../src/telemetry/otel.js";
+import { eventNote } from "../../src/kube/events.js";
+import { eventNoteSent, logRecordSent } from "./report-capture.js";
 
 // A backslash too: escaping twice would show it as four.
 const PROCESS = "x\ntcp 6.6.6.6:22 0.0.0.0:* LISTEN\u001b[31m\\";
@@ -35,30 +32,10 @@ const finding: Finding = {
   count: 1,
 };
 
-/** An EventsV1Api stand-in that keeps what would be sent to the API server. */
-function capturingKubeConfig(sent: { note?: string }[]): KubeConfig {
-  const api = {
-    createNamespacedEvent: async ({ body }: { body: { note?: string; metadata: { name: string } } }) => {
-      sent.push(body);
-      return { metadata: { name: body.metadata.name } };
-    },
-  };
-  return { makeApiClient: () => api } as unknown as KubeConfig;
-}
-
 describe("Event notes", () => {
   it("carry the finding escaped exactly once: one line, no ESC", async () => {
-    const sent: { note?: string }[] = [];
-    const recorder = new EventRecorder(capturingKubeConfig(sent), { controller: "t", instance: "t" });
-    await recorder.record({
-      regarding: { apiVersion: "v1", kind: "Pod", namespace: "shop", name: "web" },
-      type: "Warning",
-      reason: finding.rule,
-      note: finding.message,
-      key: "k",
-    });
-    expect(recorder.stats).toMatchObject({ created: 1, failed: 0 });
-    const note = sent[0]?.note ?? "";
+    const { note, stats } = await eventNoteSent(finding);
+    expect(stats).toMatchObject({ created: 1, failed: 0 });
     expect(note).toBe(finding.message.replace(PROCESS, ESCAPED));
     expect(note).not.toMatch(/\p{Cc}/u);
   });
@@ -72,41 +49,9 @@ describe("Event notes", () => {
 });
 
 describe("OTel log bodies", () => {
-  let server: Server;
-  const received: string[] = [];
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (d) => {
-        body += d;
-      });
-      req.on("end", () => {
-        if (req.url === "/v1/logs") received.push(body);
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
   it("carry the finding escaped exactly once; the process attribute keeps the raw name", async () => {
-    const { port } = server.address() as AddressInfo;
-    const telemetry = new Telemetry({ endpoint: `http://127.0.0.1:${port}`, nodeName: "n1", version: "t" });
-    telemetry.finding(finding, { namespace: "shop", name: "web" }, true);
-    await telemetry.flush();
-    await telemetry.shutdown();
     // What went over the wire: OTLP/HTTP JSON.
-    const payload = JSON.parse(received.join("")) as {
-      resourceLogs: {
-        scopeLogs: {
-          logRecords: {
-            body: { stringValue: string };
-            attributes: { key: string; value: { stringValue?: string } }[];
-          }[];
-        }[];
-      }[];
-    };
-    const record = payload.resourceLogs[0]?.scopeLogs[0]?.logRecords[0];
+    const record = await logRecordSent(finding);
     expect(record?.body.stringValue).toBe(finding.message.replace(PROCESS, ESCAPED));
     expect(record?.body.stringValue).not.toMatch(/\p{Cc}/u);
     const attr = record?.attributes.find((a) => a.key === "process.executable.name");

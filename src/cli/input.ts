@@ -21,20 +21,23 @@ export function readInputFile(file: string, maxBytes: number, hint = ""): ReadIn
     const size = fstatSync(fd).size;
     if (size > maxBytes)
       return { problem: `the file is ${size} bytes; the limit is ${maxBytes} bytes${hint}` };
-    // One byte more than allowed tells "too long" from "exactly the limit" for files whose
-    // size stat does not know (pipes, /dev/zero, /proc).
-    const buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(size + 1, 64 * 1024)));
-    const chunks: Buffer[] = [];
+    // One byte more than allowed tells "too long" from "exactly the limit"; a file whose
+    // size stat knows is read into one buffer, others (pipes, /dev/zero, /proc) grow one.
+    let buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, size > 0 ? size + 1 : 64 * 1024));
     let total = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+      if (total === buf.length) {
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes + 1, buf.length * 2));
+        buf.copy(bigger, 0, 0, total);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, total, buf.length - total, null);
       if (n === 0) break;
       total += n;
       if (total > maxBytes)
         return { problem: `the file is longer than the limit of ${maxBytes} bytes${hint}` };
-      chunks.push(Buffer.from(buf.subarray(0, n)));
     }
-    return { text: Buffer.concat(chunks, total).toString("utf8") };
+    return { text: buf.toString("utf8", 0, total) };
   } catch (err) {
     return { problem: `cannot read: ${(err as Error).message}` };
   } finally {

@@ -12,6 +12,15 @@ import {
   type NetworkBaseline as NetworkBaselineT,
   type PortRange,
 } from "./v1alpha1/networkbaseline.js";
+import {
+  DEFAULT_YAML_LIMITS,
+  expansionProblem,
+  type LimitProblem,
+  placeOf,
+  prescanYaml,
+  sizeProblem,
+  type YamlLimits,
+} from "./yaml-limits.js";
 
 export interface ValidationProblem {
   file: string;
@@ -62,7 +71,7 @@ function position(
   return undefined;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
+export function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   const got = value === undefined ? "missing" : `got ${JSON.stringify(value)}`;
   switch (issue.code) {
     case "invalid_value":
@@ -76,13 +85,28 @@ function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   }
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
   for (const p of path) {
     if (typeof v !== "object" || v === null) return undefined;
     v = (v as Record<PropertyKey, unknown>)[p];
   }
   return v;
+}
+
+/** Line and column of an offset, counted in the text (for problems found before parsing). */
+export function textPosition(
+  text: string,
+  offset: number | undefined,
+): { line: number; col: number } | undefined {
+  if (offset === undefined) return undefined;
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return { line, col: offset - start + 1 };
 }
 
 /** Checks the schema cannot express (the CRD has CEL rules for most of them too). */
@@ -180,15 +204,27 @@ export function semanticProblems(b: NetworkBaselineT): { path: (string | number)
   return out;
 }
 
-/** Validate every document of a YAML text. Never throws on bad input. */
+/**
+ * Validate every document of a YAML text. Never throws on bad input; input over the limits
+ * (src/api/yaml-limits.ts) is one problem naming the limit, found before it is expanded.
+ */
 export function validateBaselines(
   text: string,
   file: string,
+  limits: YamlLimits = DEFAULT_YAML_LIMITS,
 ): { baselines: ValidatedBaseline[]; problems: ValidationProblem[] } {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
   const baselines: ValidatedBaseline[] = [];
   const problems: ValidationProblem[] = [];
+  const limitProblem = (p: LimitProblem, where: { line: number; col: number } | undefined) => {
+    problems.push({ file, ...where, path: "(yaml)", message: p.message });
+    return { baselines, problems };
+  };
+  const early = sizeProblem(Buffer.byteLength(text), limits) ?? prescanYaml(text, limits);
+  // Before parsing, positions are counted in the text itself.
+  if (early) return limitProblem(early, textPosition(text, early.offset));
+  // Duplicate keys are found in expansionProblem: yaml's own check compares every pair of keys.
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) {
     problems.push({ file, path: "(file)", message: "not a YAML stream" });
@@ -201,7 +237,19 @@ export function validateBaselines(
       }
       return;
     }
-    const value: unknown = doc.toJS();
+    const tooBig = expansionProblem(doc, limits);
+    if (tooBig) {
+      limitProblem(tooBig, placeOf(lines, tooBig.offset));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.maxAliases });
+    } catch (err) {
+      // An unresolved alias, or yaml's own alias limit: a problem of this document.
+      problems.push({ file, ...position(doc, lines, []), path: "(yaml)", message: (err as Error).message });
+      return;
+    }
     if (value === null || value === undefined) return; // an empty document between separators
     if (!isMap(doc.contents) && !isSeq(doc.contents)) {
       problems.push({

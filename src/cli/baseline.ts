@@ -10,6 +10,7 @@ import {
   type ValidationProblem,
   validateBaselines,
 } from "../api/validate.js";
+import { DEFAULT_YAML_LIMITS, MAX_BYTES_ENV } from "../api/yaml-limits.js";
 import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, SEVERITY_ORDER } from "../core/baseline/evaluate.js";
 import { type FindingContext, findingRecord, suppressedRecord } from "../core/baseline/finding-record.js";
@@ -18,6 +19,7 @@ import { DEFAULT_EPHEMERAL_RANGE } from "../core/baseline/limits.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { EvaluationResult, PodInfo } from "../core/baseline/types.js";
 import { type ClusterIndex, workloadOf } from "../core/cluster-index.js";
+import { escapeNonPrintable, escapeText } from "../core/escape.js";
 import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { stableSelector } from "../core/workload.js";
@@ -28,6 +30,7 @@ import { procPathsFromEnv } from "../procfs/paths.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
+import { readInputFile, yamlByteLimit } from "./input.js";
 import { type CliIO, writeYamlDocument } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
@@ -50,35 +53,47 @@ ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowled
 
 ${CLUSTER_HELP}`;
 
-export function readBaselineFiles(files: string[]): {
+export function readBaselineFiles(
+  files: string[],
+  env: NodeJS.ProcessEnv,
+): {
   baselines: ValidatedBaseline[];
   problems: ValidationProblem[];
 } {
   const baselines: ValidatedBaseline[] = [];
   const problems: ValidationProblem[] = [];
+  const limits = { ...DEFAULT_YAML_LIMITS, maxBytes: yamlByteLimit(env, DEFAULT_YAML_LIMITS.maxBytes) };
   for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (err) {
-      problems.push({ file, path: "(file)", message: `cannot read: ${(err as Error).message}` });
+    const input = readInputFile(file, limits.maxBytes, ` (${MAX_BYTES_ENV} sets another)`);
+    if ("problem" in input) {
+      problems.push({ file, path: "(file)", message: input.problem });
       continue;
     }
-    const r = validateBaselines(text, file);
-    baselines.push(...r.baselines);
-    problems.push(...r.problems);
+    const r = validateBaselines(input.text, file, limits);
+    for (const b of r.baselines) baselines.push(b);
+    for (const p of r.problems) problems.push(p);
   }
   return { baselines, problems };
+}
+
+/**
+ * Problems quote the values they name as JSON (`got "…"`): finish that escaping for the
+ * terminal without doubling it (src/core/escape.ts).
+ */
+export function reportProblems(problems: ValidationProblem[], io: CliIO): void {
+  for (const p of problems) io.err(`${escapeNonPrintable(formatProblem(p))}\n`);
 }
 
 export async function validateCommand(args: string[], io: CliIO): Promise<number> {
   const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
   if (positionals.length === 0) throw new UsageError("validate needs at least one file");
-  const { baselines, problems } = readBaselineFiles(positionals);
-  for (const p of problems) io.err(`${formatProblem(p)}\n`);
+  const { baselines, problems } = readBaselineFiles(positionals, io.env);
+  reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   for (const b of baselines)
-    io.out(`${b.file}: ${b.baseline.metadata.namespace ?? "default"}/${b.baseline.metadata.name}: valid\n`);
+    io.out(
+      `${escapeText(b.file)}: ${escapeText(`${b.baseline.metadata.namespace ?? "default"}/${b.baseline.metadata.name}`)}: valid\n`,
+    );
   return EXIT_OK;
 }
 
@@ -155,8 +170,8 @@ export async function checkCommand(
   const format = parseOutput(values.output, ["table", "json", "ndjson"]);
   const masks = parseMasks(values.mask, io.env);
   const paths = procPathsFromEnv(io.env);
-  const { baselines, problems } = readBaselineFiles(values.baseline);
-  for (const p of problems) io.err(`${formatProblem(p)}\n`);
+  const { baselines, problems } = readBaselineFiles(values.baseline, io.env);
+  reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   if (baselines.length === 0)
     throw new InputError(`no NetworkBaseline documents in ${values.baseline.join(", ")}`);
@@ -207,11 +222,11 @@ export async function checkCommand(
     for (const r of masked) {
       for (const s of r.suppressed)
         io.out(
-          `suppressed by exception (${s.reason}${s.expires ? `, until ${s.expires}` : ""}): ${s.finding.message}\n`,
+          `suppressed by exception (${escapeText(s.reason)}${s.expires ? `, until ${escapeText(s.expires)}` : ""}): ${escapeText(s.finding.message)}\n`,
         );
     }
     io.out(
-      `${baselines.length} baseline(s), scope ${description}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions\n`,
+      `${baselines.length} baseline(s), scope ${escapeText(description)}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions\n`,
     );
   }
   return total > 0 ? EXIT_FINDINGS : EXIT_OK;
@@ -298,9 +313,9 @@ export async function learnCommand(
     }),
   );
   const header = [
-    ` Learned by socklens learn on ${hostname()}`,
-    ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${values.interval})`,
-    ` scope: ${description}`,
+    ` Learned by socklens learn on ${escapeText(hostname())}`,
+    ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${escapeText(values.interval)})`,
+    ` scope: ${escapeText(description)}`,
     target
       ? " It allows exactly what was seen: review it, then commit."
       : " It allows exactly what was seen: review it, set spec.podSelector, then commit.",

@@ -1,4 +1,7 @@
 /** The socklens CLI: parse the subcommand, run it, map errors to exit codes. Wiring only. */
+
+import { escapeNonPrintable, escapeText } from "../core/escape.js";
+import { ProcRootError } from "../procfs/diagnostics.js";
 import { AGENT_HELP, agentCommand } from "./agent.js";
 import { BASELINE_HELP, checkCommand, learnCommand, validateCommand } from "./baseline.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
@@ -66,7 +69,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.err(`socklens: unknown command "${name}"\n\n${HELP}`);
+    io.err(`socklens: unknown command "${escapeText(name)}"\n\n${HELP}`);
     return EXIT_USAGE;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -76,14 +79,18 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   try {
     return await command.run(rest, io);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof InputError) {
-      io.err(`socklens ${name}: ${err.message}\n`);
+    // Messages quote bad input as JSON and may end with usage text: keep our line breaks,
+    // escape everything else (src/core/escape.ts).
+    if (err instanceof UsageError || err instanceof InputError || err instanceof ProcRootError) {
+      io.err(`socklens ${name}: ${escapeNonPrintable(err.message, { keepNewlines: true })}\n`);
       return EXIT_USAGE;
     }
     // node:util parseArgs reports unknown or malformed flags with these codes.
     const code = (err as { code?: string }).code;
     if (code?.startsWith("ERR_PARSE_ARGS")) {
-      io.err(`socklens ${name}: ${(err as Error).message}\n\n${command.help}`);
+      io.err(
+        `socklens ${name}: ${escapeNonPrintable((err as Error).message, { keepNewlines: true })}\n\n${command.help}`,
+      );
       return EXIT_USAGE;
     }
     throw err;

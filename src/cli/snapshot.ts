@@ -1,7 +1,9 @@
 /** `socklens snapshot` and `socklens diff`. */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { textPosition } from "../api/validate.js";
 import { diffSnapshots, hasDifferences, type SnapshotDiff } from "../core/diff.js";
+import { escapeText } from "../core/escape.js";
 import { maskSocket } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import {
@@ -16,6 +18,7 @@ import { readHostFacts } from "../procfs/host.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, InputError } from "./errors.js";
+import { readInputFile } from "./input.js";
 import type { CliIO } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
 import { sortSockets } from "./scan.js";
@@ -74,22 +77,27 @@ export async function snapshotCommand(
   } catch (err) {
     throw new InputError(`cannot write snapshot to ${file}: ${(err as Error).message}`, { cause: err });
   }
-  io.err(`socklens: wrote ${sockets.length} sockets to ${file}\n`);
+  io.err(`socklens: wrote ${sockets.length} sockets to ${escapeText(file)}\n`);
   return EXIT_OK;
 }
 
+// Near the longest string V8 holds (2^29 characters): a larger snapshot could not be parsed anyway.
+const SNAPSHOT_MAX_BYTES = 500 * 1024 * 1024;
+
 export function readSnapshot(file: string): Snapshot {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    throw new InputError(`${file}: cannot read: ${(err as Error).message}`, { cause: err });
-  }
+  const input = readInputFile(file, SNAPSHOT_MAX_BYTES);
+  if ("problem" in input) throw new InputError(`${file}: ${input.problem}`);
+  const text = input.text;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+    // V8 says "at position N": say line and column, as for YAML.
+    const message = (err as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const pos = at ? textPosition(text, Number(at[1])) : undefined;
+    const where = pos ? `:${pos.line}:${pos.col}` : "";
+    throw new InputError(`${file}${where}: not valid JSON: ${message}`, { cause: err });
   }
   const problem = snapshotProblem(value);
   if (problem) throw new InputError(`${file}: not a socklens snapshot: ${problem}`);
@@ -119,8 +127,8 @@ export async function diffCommand(args: string[], io: CliIO): Promise<number> {
 
 function renderDiff(d: SnapshotDiff, before: Snapshot, after: Snapshot): string {
   const lines: string[] = [
-    `before: ${before.metadata.hostname} ${before.metadata.timestamp}`,
-    `after:  ${after.metadata.hostname} ${after.metadata.timestamp}`,
+    `before: ${escapeText(before.metadata.hostname)} ${escapeText(before.metadata.timestamp)}`,
+    `after:  ${escapeText(after.metadata.hostname)} ${escapeText(after.metadata.timestamp)}`,
   ];
   const section = (title: string, headers: string[], rows: string[][]) => {
     if (rows.length) lines.push("", `${title}:`, renderTable(headers, rows));

@@ -10,6 +10,7 @@ import { evaluate, findingKey } from "../core/baseline/evaluate.js";
 import { findingRecord } from "../core/baseline/finding-record.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { Finding } from "../core/baseline/types.js";
+import { escapeText } from "../core/escape.js";
 import { detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
 import { netnsLabel, type Socket } from "../core/socket.js";
@@ -18,7 +19,7 @@ import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { listProcesses } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
-import { readBaselineFiles } from "./baseline.js";
+import { readBaselineFiles, reportProblems } from "./baseline.js";
 import { localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
@@ -84,9 +85,8 @@ export async function watchCommand(
   const paths = procPathsFromEnv(io.env);
   let baselines: ReturnType<typeof compileBaseline>[] = [];
   if (values.baseline?.length) {
-    const { baselines: parsed, problems } = readBaselineFiles(values.baseline);
-    for (const p of problems)
-      io.err(`${p.file}${p.line ? `:${p.line}:${p.col ?? 1}` : ""}: ${p.path}: ${p.message}\n`);
+    const { baselines: parsed, problems } = readBaselineFiles(values.baseline, io.env);
+    reportProblems(problems, io);
     if (problems.length) return EXIT_USAGE;
     baselines = parsed.map((b) => compileBaseline(b.baseline));
   }
@@ -110,7 +110,7 @@ export async function watchCommand(
       );
     else if (event === "start")
       io.out(
-        `${new Date(at).toISOString()}  ${f.severity.toUpperCase().padEnd(6)} ${f.rule.padEnd(22)} ${f.message}\n`,
+        `${new Date(at).toISOString()}  ${f.severity.toUpperCase().padEnd(6)} ${f.rule.padEnd(22)} ${escapeText(f.message)}\n`,
       );
   };
   try {
@@ -197,7 +197,7 @@ export async function watchCommand(
   if (format === "ndjson") io.out(`${JSON.stringify(summary)}\n`);
   else
     io.out(
-      `watched ${scope.description} for ${summary.seconds} s: ${total} finding(s)${total ? ` (${[...byRule].map(([r, n]) => `${r} ${n}`).join(", ")})` : ""}, ${active.size} still active\n`,
+      `watched ${escapeText(scope.description)} for ${summary.seconds} s: ${total} finding(s)${total ? ` (${[...byRule].map(([r, n]) => `${r} ${n}`).join(", ")})` : ""}, ${active.size} still active\n`,
     );
   return total > 0 ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -129,7 +129,7 @@ export function diffSnapshots(before: Socket[], after: Socket[]): SnapshotDiff {
   };
   for (const [key, after] of la) {
     const prev = lb.get(key);
-    if (!prev) diff.listenersAdded.push(...after.values());
+    if (!prev) for (const l of after.values()) diff.listenersAdded.push(l);
     else if ([...after.keys()].sort().join() !== [...prev.keys()].sort().join()) {
       const any = [...after.values()][0] as ListenerChange;
       const change: BindChange = {
@@ -143,7 +143,9 @@ export function diffSnapshots(before: Socket[], after: Socket[]): SnapshotDiff {
       diff.bindChanged.push(change);
     }
   }
-  for (const [key, prev] of lb) if (!la.has(key)) diff.listenersRemoved.push(...prev.values());
+  // Loops, not push(...values): a forged snapshot can hold a million listeners on one port.
+  for (const [key, prev] of lb)
+    if (!la.has(key)) for (const l of prev.values()) diff.listenersRemoved.push(l);
 
   const pb = peerMap(tb);
   const pa = peerMap(ta);

@@ -1,6 +1,7 @@
 /**
- * Pure parsers for /proc/<pid>/net/{tcp,tcp6,udp,udp6,raw,raw6,unix}. They take text and
- * return records plus the lines they could not read; they never throw on any input.
+ * Pure parsers for /proc/<pid>/net/{tcp,tcp6,udp,udp6,raw,raw6,unix} (unix in
+ * src/core/unixtable.ts). They take text and return records plus the lines they could not
+ * read; they never throw on any input.
  */
 import { decodeProcAddress } from "../net/address.js";
 import { datagramStateName, tcpStateName } from "../net/states.js";
@@ -206,58 +207,5 @@ export function parseInetTable(
   return { records, malformed };
 }
 
-const UNIX_TYPES: Record<string, NonNullable<Socket["unixType"]>> = {
-  "0001": "stream",
-  "0002": "dgram",
-  "0005": "seqpacket",
-};
-
-// __SO_ACCEPTCON in include/linux/net.h: set in the Flags column of a listening unix socket.
-const SO_ACCEPTCON = 0x10000;
-
-const UNIX_SOCKET_STATES: Record<string, Socket["state"]> = {
-  "01": "UNCONN",
-  "02": "CONNECTING",
-  "03": "ESTABLISHED",
-  "04": "DISCONNECTING",
-};
-
-/**
- * Parse /proc/net/unix: `Num RefCount Protocol Flags Type St Inode [Path]`. The path is the
- * rest of the line and may contain spaces; abstract names start with '@'.
- */
-export function parseUnixTable(text: string, file = "unix"): ParseResult<KernelSocket> {
-  const records: KernelSocket[] = [];
-  const malformed: Malformed[] = [];
-  const lines = text.split("\n");
-  for (let n = 1; n < lines.length; n++) {
-    const raw = lines[n] ?? "";
-    if (raw.trim() === "") continue;
-    const bad = (reason: string) => malformed.push({ file, line: n + 1, text: raw, reason });
-    const m =
-      /^\s*([0-9A-Fa-f]+):\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]+)\s+([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})\s+(\d+)(?:\s(.*))?$/.exec(
-        raw,
-      );
-    if (!m) {
-      bad("expected 'Num: RefCount Protocol Flags Type St Inode [Path]'");
-      continue;
-    }
-    const flags = Number.parseInt(m[4] ?? "0", 16);
-    const st = m[6] ?? "";
-    const path = (m[8] ?? "").trim();
-    const record: KernelSocket = {
-      protocol: "unix",
-      family: "unix",
-      localAddress: path,
-      localPort: 0,
-      remoteAddress: "",
-      remotePort: 0,
-      state: flags & SO_ACCEPTCON ? "LISTEN" : (UNIX_SOCKET_STATES[st] ?? `UNKNOWN_${st}`),
-      inode: Number(m[7]),
-      unixType: UNIX_TYPES[m[5] ?? ""] ?? "unknown",
-    };
-    if (path !== "") record.path = path;
-    records.push(record);
-  }
-  return { records, malformed };
-}
+// /proc/net/unix has its own module: a socket's name can hold text shaped like a record.
+export { parseUnixTable } from "./unixtable.js";

@@ -1,5 +1,6 @@
 /** Text renderings of sockets and summaries: the netstat-like table a human reads. */
 import { hostPort } from "../net/address.js";
+import { escapeText } from "./escape.js";
 import { identityText } from "./identity.js";
 import { netnsLabel, type Socket } from "./socket.js";
 
@@ -8,14 +9,32 @@ export function endpoint(address: string, port: number, family: Socket["family"]
   return hostPort(address, port === 0 ? "*" : port);
 }
 
+/**
+ * Columns padded to their widest cell. Every cell is escaped here (src/core/escape.ts): cells
+ * carry raw values (process names, paths, finding messages), and this is where they meet the
+ * terminal, so a newline or ESC in a value can neither add a row nor colour the screen.
+ * Loops, not `Math.max(...cells)`: a spread of a million rows overflows the call stack.
+ */
 export function renderTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join("\n");
+  const widths = headers.map((h) => h.length);
+  for (const r of rows) {
+    for (let i = 0; i < widths.length; i++) {
+      const n = escapeText(r[i] ?? "").length;
+      if (n > (widths[i] ?? 0)) widths[i] = n;
+    }
+  }
+  const line = (cells: string[]) => {
+    let out = "";
+    for (let i = 0; i < cells.length; i++) {
+      const c = escapeText(cells[i] ?? "");
+      out += i === cells.length - 1 ? c : `${c.padEnd(widths[i] ?? 0)}  `;
+    }
+    return out.trimEnd();
+  };
+  const lines = new Array<string>(rows.length + 1);
+  lines[0] = line(headers);
+  for (let i = 0; i < rows.length; i++) lines[i + 1] = line(rows[i] as string[]);
+  return lines.join("\n");
 }
 
 function ownerCell(s: Socket): string {
@@ -61,7 +80,10 @@ export function renderSocketTable(sockets: Socket[], options: { wide?: boolean }
     const proto = s.family === "inet6" ? `${s.protocol}6` : s.protocol;
     const row = [
       proto,
-      endpoint(s.localAddress, s.localPort, s.family),
+      // A unix record a socket name may have forged says so where its name is (ADR 0006).
+      s.ambiguous
+        ? `${endpoint(s.localAddress, s.localPort, s.family)} (ambiguous)`
+        : endpoint(s.localAddress, s.localPort, s.family),
       s.family === "unix" ? "" : endpoint(s.remoteAddress, s.remotePort, s.family),
       s.state,
       ownerCell(s),

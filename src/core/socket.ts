@@ -70,6 +70,12 @@ export interface Socket {
   /** Unix sockets only. */
   path?: string;
   unixType?: "stream" | "dgram" | "seqpacket" | "unknown";
+  /**
+   * Unix sockets only: this record and the one before it in /proc/net/unix can be read two
+   * ways, as two sockets or as one whose name contains a newline and text shaped like a
+   * record, and nothing else the scan saw decides it (docs/adr/0006-unix-socket-names.md).
+   */
+  ambiguous?: true;
 }
 
 export type TimerKind = "off" | "retransmit" | "keepalive" | "timewait" | "probe" | "unknown";

@@ -5,6 +5,7 @@
  * spam filter) so a misbehaving pod cannot flood etcd. Uses events.k8s.io/v1.
  */
 import { EventsV1Api, type KubeConfig, V1MicroTime } from "@kubernetes/client-node";
+import { escapeText } from "../core/escape.js";
 import { apiErrorText } from "./errors.js";
 
 export interface Regarding {
@@ -19,6 +20,7 @@ export interface EventRequest {
   regarding: Regarding;
   type: "Normal" | "Warning";
   reason: string;
+  /** Raw text (a finding's message names processes and paths): escaped here, once. */
   note: string;
   /** Findings with the same key update one Event's series. */
   key: string;
@@ -47,6 +49,29 @@ export interface RecorderStats {
   dropped: number;
   failed: number;
   lastError?: string;
+}
+
+// The API server rejects an Event whose note is longer than this many bytes.
+const NOTE_MAX_BYTES = 1024;
+
+/**
+ * An Event note from raw text: escaped for whoever reads it (`kubectl describe`, event
+ * exporters, a terminal: src/core/escape.ts), then cut to the API's limit at a character,
+ * never inside an escape sequence or a surrogate pair.
+ */
+export function eventNote(text: string): string {
+  const note = escapeText(text);
+  if (Buffer.byteLength(note) <= NOTE_MAX_BYTES) return note;
+  let out = "";
+  let bytes = 0;
+  for (const ch of text) {
+    const e = escapeText(ch);
+    const n = Buffer.byteLength(e);
+    if (bytes + n > NOTE_MAX_BYTES - 3) break;
+    out += e;
+    bytes += n;
+  }
+  return `${out}…`;
 }
 
 export class EventRecorder {
@@ -113,7 +138,7 @@ export class EventRecorder {
           action: "Scan",
           reason: e.reason,
           type: e.type,
-          note: e.note.slice(0, 1024),
+          note: eventNote(e.note),
           regarding: e.regarding,
         },
       });

@@ -21,14 +21,16 @@ import {
 } from "../core/procnet.js";
 import type { ProcessRef, Protocol, Socket } from "../core/socket.js";
 import { parseSockstat, type SockstatCounters, tableMayHaveSockets } from "../core/sockstat.js";
+import type { UnixCandidate } from "../core/unixtable.js";
 import {
-  classifyError,
   emptyDiagnostics,
-  noteDenied,
+  noteFailure,
   noteMalformed,
+  ProcRootError,
   type ScanDiagnostics,
 } from "./diagnostics.js";
 import type { ProcPaths } from "./paths.js";
+import { type NamespaceTables, settleUnixNames } from "./unixcheck.js";
 import { UserNames } from "./users.js";
 
 export interface NamespaceInfo {
@@ -84,18 +86,17 @@ async function readNetFile(
   pids: number[],
   name: string,
   diag: ScanDiagnostics,
+  encoding: BufferEncoding = "utf8",
 ): Promise<{ pid: number; file: string; text: string } | null> {
   for (const pid of pids) {
     const file = join(root, String(pid), "net", name);
     try {
-      return { pid, file, text: await readFile(file, "utf8") };
+      return { pid, file, text: await readFile(file, encoding) };
     } catch (err) {
-      const kind = classifyError(err);
-      if (kind === null) throw err;
-      if (kind === "denied") {
-        noteDenied(diag, file);
-        return null;
-      }
+      const kind = noteFailure(diag, file, err);
+      if (kind === "denied") return null;
+      // Counted; another pid's file of the same namespace may still be readable.
+      if (kind === "unreadable") continue;
       // ENOENT: either the pid exited (try the next one) or this kernel lacks the file
       // (raw6 without IPv6): then the process is still there and no pid will do better.
       if (existsSync(join(root, String(pid), "net"))) return null;
@@ -124,25 +125,38 @@ async function readNamespaceTables(
   tables: (InetTable | "unix")[],
   diag: ScanDiagnostics,
   skipEmpty: boolean,
-): Promise<{ pid?: number; sockets: KernelSocket[]; skipped: number }> {
+): Promise<{ pid?: number; skipped: number } & Omit<NamespaceTables, "netns">> {
   const counters = skipEmpty ? await readSockstat(root, pids, diag) : undefined;
   const wanted = tables.filter((t) => t === "unix" || tableMayHaveSockets(t, counters));
   const sockets: KernelSocket[] = [];
+  const unixCandidates: UnixCandidate[] = [];
   let pid: number | undefined;
   // Parse each table as it arrives, while the others are still being read.
   await Promise.all(
     wanted.map(async (table) => {
-      const r = await readNetFile(root, pids, table, diag);
+      // unix byte for byte: a name's length in bytes is what tells a record from a name.
+      const r = await readNetFile(root, pids, table, diag, table === "unix" ? "latin1" : "utf8");
       if (!r) return;
       pid ??= r.pid;
-      const parsed: ParseResult<KernelSocket> =
-        table === "unix" ? parseUnixTable(r.text, r.file) : parseInetTable(r.text, table, r.file);
+      let parsed: ParseResult<KernelSocket>;
+      if (table === "unix") {
+        const u = parseUnixTable(r.text, r.file);
+        for (const c of u.candidates) unixCandidates.push(c);
+        parsed = u;
+      } else parsed = parseInetTable(r.text, table, r.file);
       for (const s of parsed.records) sockets.push(s);
       noteMalformed(diag, parsed.malformed);
     }),
   );
   const skipped = tables.length - wanted.length;
-  return pid === undefined ? { sockets, skipped } : { pid, sockets, skipped };
+  const more = {
+    sockets,
+    unixCandidates,
+    // Tables sockstat said were empty count as read: they list no inode.
+    read: new Set<string>(tables),
+    readFile: async (name: string) => (await readNetFile(root, pids, name, diag))?.text ?? null,
+  };
+  return pid === undefined ? { skipped, ...more } : { pid, skipped, ...more };
 }
 
 /** Namespace names from /run/netns (ip netns): inode → name. */
@@ -172,20 +186,27 @@ export function enumerateProcesses(
 ): { procs: ProcessEntry[]; pidsByNetns: Map<number, number[]> } {
   const procs: ProcessEntry[] = [];
   const pidsByNetns = new Map<number, number[]>();
-  for (const entry of readdirSync(root)) {
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch (err) {
+    throw new ProcRootError(
+      `cannot list the proc root ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (set HOST_PROC to the host's /proc)`,
+      { cause: err },
+    );
+  }
+  for (const entry of entries) {
     const c = entry.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
     diag.processesSeen++;
     let link: string;
+    const nsLink = join(root, entry, "ns", "net");
     try {
-      link = readlinkSync(join(root, entry, "ns", "net"));
+      link = readlinkSync(nsLink);
     } catch (err) {
-      const kind = classifyError(err);
-      if (kind === "gone") diag.processesVanished++;
-      else if (kind === "denied") noteDenied(diag, join(root, entry, "ns", "net"));
-      else throw err;
+      if (noteFailure(diag, nsLink, err) === "gone") diag.processesVanished++;
       continue;
     }
     const m = NS_LINK.exec(link);
@@ -229,18 +250,16 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
     try {
       fds = readdirSync(fdDir);
     } catch (err) {
-      const kind = classifyError(err);
-      if (kind === "gone") vanished.add(pid);
-      else if (kind === "denied") noteDenied(diag, fdDir);
-      else throw err;
+      if (noteFailure(diag, fdDir, err) === "gone") vanished.add(pid);
       continue;
     }
     for (const fd of fds) {
       let target: string;
       try {
         target = readlinkSync(`${fdDir}/${fd}`);
-      } catch {
-        // The fd was closed, or the process exited, between readdir and readlink.
+      } catch (err) {
+        // Usually the fd was closed, or the process exited, between readdir and readlink.
+        noteFailure(diag, `${fdDir}/${fd}`, err);
         continue;
       }
       // "socket:[12345]": anything else (files, pipes, anon inodes) is not ours.
@@ -256,14 +275,17 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
   }
 
   const namespaceResults = await Promise.all(tableReads);
+  // Records a unix socket's name could have forged: judged by what the fd walk and the other tables saw.
+  diag.ambiguousUnixSockets = await settleUnixNames(namespaceResults, holders);
 
   // 4. Process details, only for processes that hold a socket we saw.
   const info = new Map<number, ProcessDetails | null>();
   const details = (pid: number): ProcessDetails | null => {
     let d = info.get(pid);
     if (d === undefined) {
-      d = readProcessDetails(root, pid, diag);
-      if (d === null) vanished.add(pid);
+      const read = readProcessDetails(root, pid, diag);
+      if (read === "gone") vanished.add(pid);
+      d = read === "gone" ? null : read;
       info.set(pid, d);
     }
     return d;
@@ -304,36 +326,45 @@ interface ProcessDetails {
   pod?: Socket["pod"];
 }
 
-function readProcessDetails(root: string, pid: number, diag: ScanDiagnostics): ProcessDetails | null {
+/**
+ * A process's name, command line, uid and container identity. Each file is read on its own:
+ * one that cannot be read costs only its field (counted in the diagnostics). "gone" when the
+ * process exited; null when its name cannot be read (then it is not attributed).
+ */
+function readProcessDetails(
+  root: string,
+  pid: number,
+  diag: ScanDiagnostics,
+): ProcessDetails | "gone" | null {
   const dir = join(root, String(pid));
-  try {
-    const process = readFileSync(join(dir, "comm"), "utf8").replace(/\n$/, "");
-    const cmdline = readFileSync(join(dir, "cmdline"), "utf8").replace(/\0+$/, "").replaceAll("\0", " ");
-    const status = readFileSync(join(dir, "status"), "utf8");
-    const uidMatch = /^Uid:\s+(\d+)/m.exec(status);
-    let cgroup = "";
+  let exited = false;
+  const read = (name: string): string | null => {
+    if (exited) return null;
+    const file = join(dir, name);
     try {
-      cgroup = readFileSync(join(dir, "cgroup"), "utf8");
+      return readFileSync(file, "utf8");
     } catch (err) {
-      if (classifyError(err) !== "denied") throw err;
-      noteDenied(diag, join(dir, "cgroup"));
-    }
-    const d: ProcessDetails = { process, cmdline };
-    if (uidMatch) d.uid = Number(uidMatch[1]);
-    const { container, podUid } = parseCgroupFile(cgroup);
-    // One object per process, shared by its sockets: records are read-only downstream.
-    if (container) d.container = container;
-    if (podUid) d.pod = { uid: podUid };
-    return d;
-  } catch (err) {
-    const kind = classifyError(err);
-    if (kind === "gone") return null;
-    if (kind === "denied") {
-      noteDenied(diag, dir);
+      if (noteFailure(diag, file, err) === "gone") exited = true;
       return null;
     }
-    throw err;
-  }
+  };
+  const comm = read("comm");
+  const cmdline = read("cmdline");
+  const status = read("status");
+  const cgroup = read("cgroup");
+  if (exited) return "gone";
+  if (comm === null) return null;
+  const d: ProcessDetails = {
+    process: comm.replace(/\n$/, ""),
+    cmdline: (cmdline ?? "").replace(/\0+$/, "").replaceAll("\0", " "),
+  };
+  const uidMatch = status === null ? null : /^Uid:\s+(\d+)/m.exec(status);
+  if (uidMatch) d.uid = Number(uidMatch[1]);
+  const { container, podUid } = parseCgroupFile(cgroup ?? "");
+  // One object per process, shared by its sockets: records are read-only downstream.
+  if (container) d.container = container;
+  if (podUid) d.pod = { uid: podUid };
+  return d;
 }
 
 function attachProcesses(

@@ -1,15 +1,41 @@
 /**
  * How reading /proc can fail, and which failures are normal. A process that exits between
  * two reads makes its files vanish (ENOENT, ESRCH); a missing capability makes them
- * unreadable (EACCES, EPERM). Neither is an error of the scan: both are counted.
+ * unreadable (EACCES, EPERM). Anything else an entry can answer (EISDIR, ELOOP, EINVAL, EIO,
+ * a file too large to read…: a bind mount, a fixture tree, an odd kernel) is a failure of
+ * that entry only. None is an error of the scan: all are counted and the entry is skipped.
  */
-export type ReadFailure = "gone" | "denied";
+export type ReadFailure = "gone" | "denied" | "unreadable";
 
+/** The kind of a failed read; null for what is not an I/O error at all (a bug: rethrow it). */
 export function classifyError(err: unknown): ReadFailure | null {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === "ENOENT" || code === "ESRCH" || code === "ENOTDIR") return "gone";
   if (code === "EACCES" || code === "EPERM") return "denied";
+  // errno codes (EISDIR, ELOOP…) and Node's own for a file it cannot hold (ERR_FS_FILE_TOO_LARGE).
+  if (typeof code === "string" && /^E[A-Z0-9_]+$/.test(code)) return "unreadable";
   return null;
+}
+
+/**
+ * Count a failed read of `path` in the diagnostics and say what kind it was; "gone" is left
+ * to the caller (a vanished process is counted once, not per file). Rethrows non-I/O errors.
+ */
+export function noteFailure(diag: ScanDiagnostics, path: string, err: unknown): ReadFailure {
+  const kind = classifyError(err);
+  if (kind === null) throw err;
+  if (kind === "denied") noteDenied(diag, path);
+  else if (kind === "unreadable") {
+    diag.unreadable++;
+    if (diag.unreadableExamples.length < 3)
+      diag.unreadableExamples.push(`${path} (${(err as NodeJS.ErrnoException).code})`);
+  }
+  return kind;
+}
+
+/** The proc root itself cannot be listed: there is nothing to scan (HOST_PROC is wrong). */
+export class ProcRootError extends Error {
+  override readonly name = "ProcRootError";
 }
 
 export const PERMISSION_HINT = "run as root, or grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH";
@@ -22,7 +48,12 @@ export interface ScanDiagnostics {
   /** Paths we were not allowed to read (count, and the first few for the message). */
   permissionDenied: number;
   deniedExamples: string[];
+  /** Entries that failed otherwise (EISDIR, ELOOP, EINVAL…): count, and the first few with their code. */
+  unreadable: number;
+  unreadableExamples: string[];
   malformedLines: number;
+  /** Unix socket records that may have been forged by a name with a newline (docs/adr/0006). */
+  ambiguousUnixSockets: number;
   malformed: import("../core/procnet.js").Malformed[];
   /** Named namespaces under /run/netns that no process is in: their sockets are not visible via /proc. */
   namespacesWithoutProcess: string[];
@@ -34,7 +65,10 @@ export function emptyDiagnostics(): ScanDiagnostics {
     processesVanished: 0,
     permissionDenied: 0,
     deniedExamples: [],
+    unreadable: 0,
+    unreadableExamples: [],
     malformedLines: 0,
+    ambiguousUnixSockets: 0,
     malformed: [],
     namespacesWithoutProcess: [],
   };

@@ -17,13 +17,7 @@ import {
 } from "../core/netinfo.js";
 import type { Malformed, ParseResult } from "../core/procnet.js";
 import { enumerateProcesses, readNamespaceNames } from "./collect.js";
-import {
-  classifyError,
-  emptyDiagnostics,
-  noteDenied,
-  noteMalformed,
-  type ScanDiagnostics,
-} from "./diagnostics.js";
+import { emptyDiagnostics, noteFailure, noteMalformed, type ScanDiagnostics } from "./diagnostics.js";
 import type { ProcPaths } from "./paths.js";
 
 export interface NamespaceNetInfo {
@@ -46,9 +40,8 @@ async function readOptional(file: string, diag: ScanDiagnostics): Promise<string
   try {
     return await readFile(file, "utf8");
   } catch (err) {
-    const kind = classifyError(err);
-    if (kind === "denied") noteDenied(diag, file);
-    else if (kind === null) throw err;
+    // Counted unless the process exited (then the caller tries another of the namespace).
+    noteFailure(diag, file, err);
     return null;
   }
 }

@@ -12,6 +12,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from "@opentelemetry/sdk-logs
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
 import type { Finding } from "../core/baseline/types.js";
+import { escapeText } from "../core/escape.js";
 
 export interface TelemetryOptions {
   /** OTLP/HTTP base URL, e.g. http://otel-collector:4318 */
@@ -119,7 +120,9 @@ export class Telemetry {
     }
     if (f.mitre) detail["threat.technique.id"] = f.mitre.id;
     this.#logger.emit({
-      body: f.message,
+      // The body is text a log viewer prints as is: escaped here, once (src/core/escape.ts).
+      // Attributes are structured data and keep the raw values, as JSON output does.
+      body: escapeText(f.message),
       severityNumber: SEVERITY[f.severity],
       severityText: f.severity.toUpperCase(),
       eventName: "socklens.violation",

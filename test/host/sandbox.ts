@@ -14,12 +14,14 @@ const WORKLOAD = fileURLToPath(new URL("./workload.mjs", import.meta.url));
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface WorkloadSocket {
-  proto: "tcp" | "udp";
+  proto: "tcp" | "udp" | "unix";
   state: string;
   localAddress: string;
   localPort: number;
   remoteAddress?: string;
   remotePort?: number;
+  /** Unix sockets only. */
+  inode?: number;
 }
 
 export interface Workload {
@@ -43,6 +45,10 @@ export interface WorkloadSpec {
   /** A musl-style resolver: a new unconnected UDP socket bound to port 0 per query, forever. */
   resolver?: { host: string; port: number; everyMs?: number; holdMs?: number };
   timeWait?: { host: string };
+  /** Written to /proc/self/comm once the sockets are up (the kernel keeps 15 bytes). */
+  comm?: string;
+  /** Unix sockets to listen on ("\0…" abstract); "{tcp0}" in a name is the first TCP listener's inode. */
+  unix?: { name: string }[];
 }
 
 export function ip(...args: string[]): string {
@@ -228,7 +234,7 @@ export class Sandbox {
 /** Run the built CLI (bin/socklens.js) and capture its output. */
 export function runCli(
   args: string[],
-  options: { cwd?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): { code: number; stdout: string; stderr: string } {
   if (!existsSync(join(REPO, "dist", "cli", "main.js"))) {
     throw new Error("dist/ is missing: run `npm run build` before the host tests (scripts/test.sh does)");
@@ -236,6 +242,7 @@ export function runCli(
   const r = spawnSync(process.execPath, [join(REPO, "bin", "socklens.js"), ...args], {
     encoding: "utf8",
     cwd: options.cwd ?? REPO,
+    env: { ...process.env, ...options.env },
     maxBuffer: 512 * 1024 * 1024,
   });
   if (r.error) throw r.error;

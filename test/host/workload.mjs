@@ -12,13 +12,20 @@
 // - resolver: {host, port, everyMs, holdMs}: a musl-style resolver. Every everyMs, a NEW
 //   unconnected UDP socket bound to port 0 (so the kernel picks an ephemeral port) sends one
 //   query to host:port and stays open holdMs; forever.
+// "comm": a process name to write to /proc/self/comm after the title (any bytes, 15 at most);
+// "unix": [{"name": "\u0000…"}] unix sockets to bind and listen on, where "{tcp0}" in a name
+// stands for the inode of the first TCP listener (to forge a record that borrows it).
 import dgram from "node:dgram";
+import { readlinkSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { createInterface } from "node:readline";
 
 const spec = JSON.parse(process.argv[2] ?? "{}");
 if (spec.title) process.title = spec.title;
 const keep = [];
+
+const inodeOf = (handle) =>
+  Number(/socket:\[(\d+)\]/.exec(readlinkSync(`/proc/self/fd/${handle._handle.fd}`))[1]);
 
 const udpType = (host) => (host.includes(":") ? "udp6" : "udp4");
 
@@ -103,6 +110,17 @@ async function apply(spec) {
   }
 
   if (spec.resolver) report.push(await startResolver(spec.resolver));
+
+  for (const u of spec.unix ?? []) {
+    const tcp0 = keep.find((k) => k instanceof net.Server);
+    const name = u.name.replace("{tcp0}", () => String(inodeOf(tcp0)));
+    const server = net.createServer((sock) => keep.push(sock));
+    await new Promise((resolve, reject) => server.once("error", reject).listen(name, resolve));
+    keep.push(server);
+    report.push({ proto: "unix", state: "LISTEN", localAddress: name, localPort: 0, inode: inodeOf(server) });
+  }
+
+  if (spec.comm !== undefined) writeFileSync("/proc/self/comm", spec.comm);
 
   // timeWait: {host}: leave exactly one TIME_WAIT socket and nothing else open (a namespace
   // whose only socket is in TIME_WAIT: its sockstat "inuse" counts are all zero).

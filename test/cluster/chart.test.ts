@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
+  AdmissionregistrationV1Api,
   ApiextensionsV1Api,
   AppsV1Api,
   AuthorizationV1Api,
@@ -154,6 +155,71 @@ describe("charts/socklens", () => {
     expect(noCrds.stdout).not.toContain("kind: CustomResourceDefinition");
   });
 
+  it("renders host mounts that must exist, tokens only where asked for, and the agent's admission policy", async () => {
+    const r = await helm(["template", RELEASE, chart, "--namespace", NS]);
+    expect(r.code, r.stderr).toBe(0);
+    type Doc = {
+      kind: string;
+      metadata: { name: string };
+      automountServiceAccountToken?: boolean;
+      spec?: {
+        template?: {
+          spec: {
+            automountServiceAccountToken?: boolean;
+            volumes?: { name: string; hostPath?: { path: string; type: string } }[];
+          };
+        };
+        policyName?: string;
+        validationActions?: string[];
+        failurePolicy?: string;
+        matchConditions?: { expression: string }[];
+      };
+    };
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Doc);
+    const ds = docs.find((d) => d.kind === "DaemonSet");
+    // Nothing is created on the host: /run/netns is the runtime's, read only if it is there.
+    expect(ds?.spec?.template?.spec.volumes?.map((v) => v.hostPath)).toEqual([
+      { path: "/proc", type: "Directory" },
+      { path: "/run/netns", type: "Directory" },
+      { path: "/etc/passwd", type: "File" },
+    ]);
+    // Both pods talk to the API server and ask for their token; the accounts do not hand
+    // one to any other pod that names them.
+    expect(ds?.spec?.template?.spec.automountServiceAccountToken).toBe(true);
+    expect(docs.find((d) => d.kind === "Deployment")?.spec?.template?.spec.automountServiceAccountToken).toBe(
+      true,
+    );
+    const accounts = docs.filter((d) => d.kind === "ServiceAccount");
+    expect(accounts.map((a) => [a.metadata.name, a.automountServiceAccountToken]).sort()).toEqual([
+      [`${RELEASE}-socklens`, false],
+      [`${RELEASE}-socklens-operator`, false],
+    ]);
+    const vap = docs.find((d) => d.kind === "ValidatingAdmissionPolicy");
+    expect(vap?.metadata.name).toBe(`${RELEASE}-socklens-agent-node-scope`);
+    expect(vap?.spec?.failurePolicy).toBe("Fail");
+    expect(vap?.spec?.matchConditions?.map((c) => c.expression)).toEqual([
+      `request.userInfo.username == 'system:serviceaccount:${NS}:${RELEASE}-socklens'`,
+    ]);
+    expect(docs.find((d) => d.kind === "ValidatingAdmissionPolicyBinding")?.spec).toEqual({
+      policyName: `${RELEASE}-socklens-agent-node-scope`,
+      validationActions: ["Deny"],
+    });
+    // Its own ServiceAccount name follows serviceAccount.name.
+    const named = await helm([
+      "template",
+      RELEASE,
+      chart,
+      "--namespace",
+      NS,
+      "--set",
+      "serviceAccount.name=probe",
+    ]);
+    expect(named.stdout).toContain(`request.userInfo.username == 'system:serviceaccount:${NS}:probe'`);
+    const off = await helm(["template", RELEASE, chart, "--set", "admissionPolicy.enabled=false"]);
+    expect(off.code, off.stderr).toBe(0);
+    expect(off.stdout).not.toContain("ValidatingAdmissionPolicy");
+  });
+
   it("installs into a real API server; its ServiceAccount may read the cluster view and write Events, nothing more", async (ctx) => {
     if (!cp)
       return skipBecause(
@@ -174,6 +240,13 @@ describe("charts/socklens", () => {
       "networkbaselines.socklens.io",
       "networkobservations.socklens.io",
     ]);
+    // The API server accepted the admission policy (its CEL compiles) and its binding.
+    const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+    const vap = await admission.readValidatingAdmissionPolicy({
+      name: `${RELEASE}-socklens-agent-node-scope`,
+    });
+    expect(vap.spec?.validations).toHaveLength(4);
+    await admission.readValidatingAdmissionPolicyBinding({ name: `${RELEASE}-socklens-agent-node-scope` });
 
     const saFile = join(home, "agent.kubeconfig");
     const sa = await serviceAccountKubeConfig(kc, NS, `${RELEASE}-socklens`, { writeTo: saFile });
@@ -274,6 +347,11 @@ describe("charts/socklens", () => {
       .readNamespacedDaemonSet({ name: `${RELEASE}-socklens-agent`, namespace: NS })
       .catch((e: unknown) => apiError(e));
     expect(gone).toMatchObject({ code: 404 });
+    const policyGone = await kc
+      .makeApiClient(AdmissionregistrationV1Api)
+      .readValidatingAdmissionPolicy({ name: `${RELEASE}-socklens-agent-node-scope` })
+      .catch((e: unknown) => apiError(e));
+    expect(policyGone).toMatchObject({ code: 404 });
     const crds = await kc.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
     expect(crds.items).toHaveLength(2);
   });

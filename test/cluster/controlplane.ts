@@ -352,19 +352,33 @@ export class ControlPlane {
 /**
  * A KubeConfig that authenticates as ServiceAccount `namespace/name` with a short-lived
  * token from the TokenRequest API, against the same cluster as `admin`. What it may do is
- * exactly what RBAC grants that ServiceAccount. Pass `writeTo` to also get a file.
+ * exactly what RBAC grants that ServiceAccount. Pass `writeTo` to also get a file, and
+ * `boundObjectRef` for a token bound to an object, as the kubelet asks for a pod's token: one
+ * bound to a pod on a node carries that node's name
+ * (`authentication.kubernetes.io/node-name` in the user's extra) and is valid only while
+ * the pod exists.
  */
 export async function serviceAccountKubeConfig(
   admin: KubeConfig,
   namespace: string,
   name: string,
-  opts: { expirationSeconds?: number; writeTo?: string } = {},
+  opts: {
+    expirationSeconds?: number;
+    writeTo?: string;
+    boundObjectRef?: { kind: "Pod" | "Secret" | "Node"; apiVersion: "v1"; name: string; uid: string };
+  } = {},
 ): Promise<KubeConfig> {
   const core = admin.makeApiClient(CoreV1Api);
   const tr = await core.createNamespacedServiceAccountToken({
     name,
     namespace,
-    body: { spec: { audiences: [], expirationSeconds: opts.expirationSeconds ?? 3600 } },
+    body: {
+      spec: {
+        audiences: [],
+        expirationSeconds: opts.expirationSeconds ?? 3600,
+        ...(opts.boundObjectRef ? { boundObjectRef: opts.boundObjectRef } : {}),
+      },
+    },
   });
   const token = tr.status?.token;
   if (!token) throw new Error(`TokenRequest for ServiceAccount ${namespace}/${name} returned no token`);

@@ -20,7 +20,7 @@ import { offlineResolver } from "../core/baseline/resolver.js";
 import type { EvaluationResult, PodInfo } from "../core/baseline/types.js";
 import { type ClusterIndex, workloadOf } from "../core/cluster-index.js";
 import { escapeNonPrintable, escapeText } from "../core/escape.js";
-import { maskFinding } from "../core/mask.js";
+import { maskFinding, maskLearned } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
 import { stableSelector } from "../core/workload.js";
 import { collectSockets } from "../procfs/collect.js";
@@ -37,7 +37,7 @@ import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
 export const BASELINE_HELP = `Usage: socklens validate FILE…
        socklens check --baseline FILE [scope] [-o table|json|ndjson] [--mask CIDR]
-       socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS]
+       socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS] [--mask CIDR]
 
 validate  checks NetworkBaseline documents (multi-document YAML) against the schema and
           semantic rules; problems print as FILE:LINE:COL: field.path: what is wrong.
@@ -273,10 +273,12 @@ export async function learnCommand(
       output: { type: "string", short: "o", default: "-" },
       name: { type: "string" },
       namespace: { type: "string" },
+      mask: { type: "string", multiple: true },
       debug: { type: "boolean" },
     },
     strict: true,
   });
+  const masks = parseMasks(values.mask, io.env);
   const duration = parseDuration(values.duration);
   const interval = parseDuration(values.interval);
   if (duration === null)
@@ -306,11 +308,14 @@ export async function learnCommand(
   // With a pod, the baseline is named after its workload and selects it by its stable labels.
   const podSelector = target?.selector;
   const doc = new Document(
-    learner.baseline({
-      name: values.name ?? target?.workload ?? target?.info.name ?? "learned",
-      namespace: values.namespace ?? target?.info.namespace ?? "default",
-      ...(podSelector ? { podSelector } : {}),
-    }),
+    maskLearned(
+      learner.baseline({
+        name: values.name ?? target?.workload ?? target?.info.name ?? "learned",
+        namespace: values.namespace ?? target?.info.namespace ?? "default",
+        ...(podSelector ? { podSelector } : {}),
+      }),
+      masks,
+    ),
   );
   const header = [
     ` Learned by socklens learn on ${escapeText(hostname())}`,

@@ -25,7 +25,7 @@ import { sortSockets } from "./scan.js";
 import { VERSION } from "./version.js";
 
 export const SNAPSHOT_HELP = `Usage: socklens snapshot [-o FILE|-] [--role ROLE] [--mask CIDR]
-       socklens diff BEFORE.json AFTER.json [-o table|json] [--ignore-state-counts]
+       socklens diff BEFORE.json AFTER.json [-o table|json] [--ignore-state-counts] [--mask CIDR]
 
 snapshot writes every socket with host metadata (hostname, kernel, boot id, UTC time,
 collector version, who ran it) to FILE (default: host-role-timestamp-socklens.json in the
@@ -107,7 +107,11 @@ export function readSnapshot(file: string): Snapshot {
 export async function diffCommand(args: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { output: { type: "string", short: "o" }, "ignore-state-counts": { type: "boolean" } },
+    options: {
+      output: { type: "string", short: "o" },
+      "ignore-state-counts": { type: "boolean" },
+      mask: { type: "string", multiple: true },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -115,8 +119,12 @@ export async function diffCommand(args: string[], io: CliIO): Promise<number> {
     throw new InputError(`diff needs two snapshot files, got ${positionals.length}\n\n${SNAPSHOT_HELP}`);
   const format = parseOutput(values.output, ["table", "json"]);
   const [a, b] = positionals as [string, string];
+  const masks = parseMasks(values.mask, io.env);
+  // Snapshots taken without --mask are masked here, so the diff shows no sensitive address.
   const before = readSnapshot(a);
   const after = readSnapshot(b);
+  before.sockets = before.sockets.map((s) => maskSocket(s, masks));
+  after.sockets = after.sockets.map((s) => maskSocket(s, masks));
   const diff = diffSnapshots(before.sockets, after.sockets);
   if (format === "json") io.out(`${JSON.stringify(diff, null, 2)}\n`);
   else io.out(renderDiff(diff, before, after));

@@ -11,6 +11,7 @@ import { findingRecord } from "../core/baseline/finding-record.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { Finding } from "../core/baseline/types.js";
 import { escapeText } from "../core/escape.js";
+import { maskFinding } from "../core/mask.js";
 import { detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
 import { netnsLabel, type Socket } from "../core/socket.js";
@@ -24,10 +25,10 @@ import { localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
-import { parseOutput } from "./options.js";
+import { parseMasks, parseOutput } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
-export const WATCH_HELP = `Usage: socklens watch [--baseline FILE] [scope] [--interval 1s] [--duration D] [-o table|ndjson]
+export const WATCH_HELP = `Usage: socklens watch [--baseline FILE] [scope] [--interval 1s] [--duration D] [-o table|ndjson] [--mask CIDR]
 
 Scans every --interval and remembers: prints each finding once when it starts and, in
 ndjson, when it ends (with how long it lasted). Runs the baseline checks when --baseline is
@@ -71,6 +72,7 @@ export async function watchCommand(
       interval: { type: "string", default: "1s" },
       duration: { type: "string" },
       output: { type: "string", short: "o" },
+      mask: { type: "string", multiple: true },
       debug: { type: "boolean" },
     },
     strict: true,
@@ -82,6 +84,7 @@ export async function watchCommand(
   if (duration === null)
     throw new UsageError(`--duration: "${values.duration}" is not a duration such as 30s`);
   const format = parseOutput(values.output, ["table", "ndjson"]);
+  const masks = parseMasks(values.mask, io.env);
   const paths = procPathsFromEnv(io.env);
   let baselines: ReturnType<typeof compileBaseline>[] = [];
   if (values.baseline?.length) {
@@ -103,7 +106,8 @@ export async function watchCommand(
   process.once("SIGTERM", onSignal);
   let total = 0;
   const byRule = new Map<string, number>();
-  const print = (event: "start" | "end", f: Finding, at: number, since: number) => {
+  const print = (event: "start" | "end", raw: Finding, at: number, since: number) => {
+    const f = maskFinding(raw, masks);
     if (format === "ndjson")
       io.out(
         `${JSON.stringify({ event, time: new Date(at).toISOString(), ...(event === "end" ? { durationMs: at - since } : {}), ...findingRecord(f) })}\n`,

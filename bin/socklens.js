@@ -12,5 +12,9 @@ if (major < MIN_NODE_MAJOR) {
   );
   process.exit(2);
 }
+// Node's on-disk compile cache (node:module, Node >= 22.1) saves re-compiling the CLI's
+// modules on every run; it lives in the OS temp dir and is safe to delete.
+const { enableCompileCache } = await import("node:module");
+enableCompileCache?.();
 const { main } = await import("../dist/cli/main.js");
 process.exitCode = await main(process.argv.slice(2));

@@ -2,17 +2,9 @@
 
 import { escapeNonPrintable, escapeText } from "../core/escape.js";
 import { ProcRootError } from "../procfs/diagnostics.js";
-import { AGENT_HELP, agentCommand } from "./agent.js";
-import { BASELINE_HELP, checkCommand, learnCommand, validateCommand } from "./baseline.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
-import { baselineCommand, EXPORT_HELP } from "./export.js";
 import { type CliIO, processIO } from "./io.js";
-import { NETVIEW_HELP, netViewCommand } from "./netviews.js";
-import { OPERATOR_HELP, operatorCommand } from "./operator.js";
-import { SCAN_HELP, scanCommand } from "./scan.js";
-import { diffCommand, SNAPSHOT_HELP, snapshotCommand } from "./snapshot.js";
 import { VERSION } from "./version.js";
-import { WATCH_HELP, watchCommand } from "./watch.js";
 
 const HELP = `socklens ${VERSION} — netstat for Kubernetes, with a memory
 
@@ -41,21 +33,60 @@ Exit codes: 0 ok, 1 findings/differences, 2 usage or input error.
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; help: string }> = {
-  scan: { run: scanCommand, help: SCAN_HELP },
-  interfaces: { run: (a, io) => netViewCommand("interfaces", a, io), help: NETVIEW_HELP },
-  routes: { run: (a, io) => netViewCommand("routes", a, io), help: NETVIEW_HELP },
-  stats: { run: (a, io) => netViewCommand("stats", a, io), help: NETVIEW_HELP },
-  snapshot: { run: snapshotCommand, help: SNAPSHOT_HELP },
-  diff: { run: diffCommand, help: SNAPSHOT_HELP },
-  validate: { run: validateCommand, help: BASELINE_HELP },
-  check: { run: checkCommand, help: BASELINE_HELP },
-  learn: { run: learnCommand, help: BASELINE_HELP },
-  watch: { run: watchCommand, help: WATCH_HELP },
-  agent: { run: agentCommand, help: AGENT_HELP },
-  operator: { run: operatorCommand, help: OPERATOR_HELP },
-  baseline: { run: baselineCommand, help: EXPORT_HELP },
+/**
+ * Each command's module is loaded only when that command runs: `scan` never loads the
+ * Kubernetes client, zod or YAML, and `--version` loads nothing (issue 13: start-up).
+ */
+const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = {
+  scan: async () => {
+    const m = await import("./scan.js");
+    return { run: m.scanCommand, help: m.SCAN_HELP };
+  },
+  interfaces: () => netView("interfaces"),
+  routes: () => netView("routes"),
+  stats: () => netView("stats"),
+  snapshot: async () => {
+    const m = await import("./snapshot.js");
+    return { run: m.snapshotCommand, help: m.SNAPSHOT_HELP };
+  },
+  diff: async () => {
+    const m = await import("./snapshot.js");
+    return { run: m.diffCommand, help: m.SNAPSHOT_HELP };
+  },
+  validate: async () => {
+    const m = await import("./baseline.js");
+    return { run: m.validateCommand, help: m.BASELINE_HELP };
+  },
+  check: async () => {
+    const m = await import("./baseline.js");
+    return { run: (a, io) => m.checkCommand(a, io), help: m.BASELINE_HELP };
+  },
+  learn: async () => {
+    const m = await import("./baseline.js");
+    return { run: (a, io) => m.learnCommand(a, io), help: m.BASELINE_HELP };
+  },
+  watch: async () => {
+    const m = await import("./watch.js");
+    return { run: (a, io) => m.watchCommand(a, io), help: m.WATCH_HELP };
+  },
+  agent: async () => {
+    const m = await import("./agent.js");
+    return { run: m.agentCommand, help: m.AGENT_HELP };
+  },
+  operator: async () => {
+    const m = await import("./operator.js");
+    return { run: m.operatorCommand, help: m.OPERATOR_HELP };
+  },
+  baseline: async () => {
+    const m = await import("./export.js");
+    return { run: m.baselineCommand, help: m.EXPORT_HELP };
+  },
 };
+
+async function netView(view: "interfaces" | "routes" | "stats"): Promise<{ run: Command; help: string }> {
+  const m = await import("./netviews.js");
+  return { run: (a, io) => m.netViewCommand(view, a, io), help: m.NETVIEW_HELP };
+}
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   const [name, ...rest] = argv;
@@ -67,11 +98,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     io.out(`${VERSION}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     io.err(`socklens: unknown command "${escapeText(name)}"\n\n${HELP}`);
     return EXIT_USAGE;
   }
+  const command = await load();
   if (rest.includes("--help") || rest.includes("-h")) {
     io.out(command.help);
     return 0;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseCidr } from "../net/cidr.js";
+import { maskLearned } from "./baseline/mask-learned.js";
 import type { Finding } from "./baseline/types.js";
-import { MASKED_V4, maskAddress, maskFinding, maskLearned, maskText } from "./mask.js";
+import { MASKED_V4, maskAddress, maskFinding, maskText } from "./mask.js";
 
 const masks = [parseCidr("10.20.0.0/16"), parseCidr("fd00::/8")];
 

@@ -36,14 +36,30 @@ export interface Workload {
 /** What a workload does (test/host/workload.mjs describes each field). */
 export interface WorkloadSpec {
   title: string;
-  /** halfOpen: a TCP server that never closes what its clients closed (they pile up in CLOSE_WAIT). */
-  listen?: { proto: "tcp" | "udp"; host: string; port: number; ipv6Only?: boolean; halfOpen?: boolean }[];
+  /**
+   * halfOpen: a TCP server that never closes what its clients closed (they pile up in CLOSE_WAIT),
+   * or with drainMs closes each that long after its client did; closeOnAccept: closes at once.
+   */
+  listen?: {
+    proto: "tcp" | "udp";
+    host: string;
+    port: number;
+    ipv6Only?: boolean;
+    halfOpen?: boolean;
+    drainMs?: number;
+    closeOnAccept?: boolean;
+  }[];
   /** count: that many connections; close: close each once connected (we wait in FIN_WAIT2). */
   connect?: { proto: "tcp" | "udp"; host: string; port: number; count?: number; close?: boolean }[];
   /** TCP connects that are not awaited: to a peer that never answers they stay in SYN_SENT. */
   dial?: { host: string; port: number; count?: number }[];
   /** A musl-style resolver: a new unconnected UDP socket bound to port 0 per query, forever. */
   resolver?: { host: string; port: number; everyMs?: number; holdMs?: number };
+  /**
+   * Short TCP connections we close first (each leaves a TIME_WAIT here): all `count` at once
+   * (everyMs 0, a storm), or one every everyMs held holdMs, `count` times or forever (a beacon).
+   */
+  short?: { host: string; port: number; count?: number; everyMs?: number; holdMs?: number };
   timeWait?: { host: string };
   /** Written to /proc/self/comm once the sockets are up (the kernel keeps 15 bytes). */
   comm?: string;

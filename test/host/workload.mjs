@@ -5,6 +5,8 @@
 // process opens more sockets and answers with one more report line.
 //
 // - listen[].halfOpen: a TCP server that never closes what its clients closed (CLOSE_WAIT leak).
+//   With drainMs it does close each one, drainMs after its client did (a burst that drains).
+// - listen[].closeOnAccept: a TCP server that closes every connection as soon as it accepts it.
 // - connect[].count: that many connections; connect[].close: close each once connected (our
 //   side then waits in FIN_WAIT2, a half-open server's in CLOSE_WAIT).
 // - dial: [{host, port, count}]: TCP connects that are started and not awaited; to a peer that
@@ -12,6 +14,10 @@
 // - resolver: {host, port, everyMs, holdMs}: a musl-style resolver. Every everyMs, a NEW
 //   unconnected UDP socket bound to port 0 (so the kernel picks an ephemeral port) sends one
 //   query to host:port and stays open holdMs; forever.
+// - short: {host, port, count, everyMs, holdMs}: short TCP connections that we close first, so
+//   each leaves a TIME_WAIT socket here. everyMs 0 (default): count connections at once, reported
+//   once all are closed (a TIME_WAIT storm). everyMs > 0: one every everyMs, each held open holdMs
+//   (default 0), count times (default: forever), reported once the first is closed (a beacon).
 // "comm": a process name to write to /proc/self/comm after the title (any bytes, 15 at most);
 // "unix": [{"name": "\u0000…"}] unix sockets to bind and listen on, where "{tcp0}" in a name
 // stands for the inode of the first TCP listener (to forge a record that borrows it).
@@ -33,7 +39,13 @@ async function apply(spec) {
   const report = [];
   for (const l of spec.listen ?? []) {
     if (l.proto === "tcp") {
-      const server = net.createServer({ allowHalfOpen: l.halfOpen ?? false }, (sock) => keep.push(sock));
+      const server = net.createServer({ allowHalfOpen: l.halfOpen ?? false }, (sock) => {
+        sock.on("error", () => {});
+        if (l.closeOnAccept) return void sock.destroy();
+        keep.push(sock);
+        if (l.halfOpen && l.drainMs !== undefined)
+          sock.once("end", () => setTimeout(() => sock.destroy(), l.drainMs));
+      });
       await new Promise((resolve, reject) =>
         server
           .once("error", reject)
@@ -110,6 +122,7 @@ async function apply(spec) {
   }
 
   if (spec.resolver) report.push(await startResolver(spec.resolver));
+  if (spec.short) report.push(...(await startShort(spec.short)));
 
   for (const u of spec.unix ?? []) {
     const tcp0 = keep.find((k) => k instanceof net.Server);
@@ -136,6 +149,39 @@ async function apply(spec) {
     report.push({ proto: "tcp", state: "TIME_WAIT", localAddress, localPort });
   }
   return report;
+}
+
+/** One short connection: connect, hold, close first (our end waits in TIME_WAIT); resolves when closed. */
+function shortConnection(host, port, holdMs) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port });
+    sock.once("error", reject);
+    sock.once("connect", () => {
+      const socket = {
+        proto: "tcp",
+        state: "TIME_WAIT",
+        localAddress: sock.localAddress,
+        localPort: sock.localPort,
+        remoteAddress: sock.remoteAddress,
+        remotePort: sock.remotePort,
+      };
+      sock.resume();
+      setTimeout(() => sock.end(), holdMs);
+      sock.once("close", () => resolve(socket));
+    });
+  });
+}
+
+/** Short connections (see `short` above). */
+async function startShort({ host, port, count, everyMs = 0, holdMs = 0 }) {
+  if (!everyMs)
+    return Promise.all(Array.from({ length: count ?? 1 }, () => shortConnection(host, port, holdMs)));
+  let left = (count ?? Number.POSITIVE_INFINITY) - 1;
+  const timer = setInterval(() => {
+    if (left-- <= 0) return clearInterval(timer);
+    shortConnection(host, port, holdMs).catch(() => {});
+  }, everyMs);
+  return [await shortConnection(host, port, holdMs)];
 }
 
 /** One DNS query for example.com/A with a random id, as a resolver sends it. */

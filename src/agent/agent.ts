@@ -9,7 +9,7 @@ import { evaluateNode } from "../core/baseline/node.js";
 import { buildObservation, type ObservationSpec } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
 import { maskAddress, maskFinding } from "../core/mask.js";
-import { detect } from "../core/memory/detectors.js";
+import { type DetectorOptions, detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObservationWriter } from "../kube/observations.js";
@@ -42,6 +42,12 @@ export interface AgentDeps {
   now?: () => Date;
   /** Walk processes each cycle for the discovery-tool detector (default true). */
   detectDiscoveryTools?: boolean;
+  /**
+   * Detector parameters over DEFAULT_DETECTOR_OPTIONS (docs/detectors.md), e.g. a shorter
+   * CLOSE_WAIT age in tests. What is internal (this host, the cluster) and a pod's own
+   * ephemeral range stay the agent's.
+   */
+  detectorOptions?: Partial<DetectorOptions>;
 }
 
 export interface CycleReport {
@@ -111,6 +117,7 @@ export class Agent {
       const m = this.#tracker.scope(`pod ${pod.namespace}/${pod.name}`);
       return m
         ? detect(m, now.getTime(), {
+            ...this.d.detectorOptions,
             isInternal: (a) => index.isHost(a) || index.isCluster(a),
             ...(pod.ephemeralPorts ? { ephemeralPorts: pod.ephemeralPorts } : {}),
           }).map((f) => ({

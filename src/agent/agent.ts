@@ -95,22 +95,36 @@ export class Agent {
     const index = this.d.watcher.index();
     index.enrichInPlace(scan.sockets);
     const fileLimits = fileLimitsOfBusyProcesses(this.d.paths, scan.sockets);
-    const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName, fileLimits);
+    // Processes say which network namespace is which pod's even when the pod holds no socket
+    // at this instant (its pause container never does; a beacon mostly does not).
+    const processes = listProcesses(this.d.paths).map((p) => {
+      const user = p.uid !== undefined ? this.#users.name(p.uid) : undefined;
+      return user ? { ...p, user } : p;
+    });
+    const podNetns = new Map<number, string>();
+    for (const p of processes) {
+      const pod = p.podUid ? index.podByUid(p.podUid) : undefined;
+      if (pod && !pod.hostNetwork && pod.nodeName === this.d.nodeName) podNetns.set(p.netns, pod.uid);
+    }
+    const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName, fileLimits, podNetns);
 
     // The memory: one scope per pod on this node, fed every cycle; its detectors' findings
     // go the same way as the baselines' (Events, OTel), whether or not a baseline selects the pod.
     const scopes = [...node.socketsByPod.values()].filter(({ pod }) => pod.nodeName === this.d.nodeName);
-    const processes = this.d.detectDiscoveryTools === false ? [] : listProcesses(this.d.paths);
-    const podOfNetns = new Map<number, string>();
+    const podOfNetns = new Map(podNetns);
     for (const { pod, sockets } of scopes)
       for (const s of sockets)
-        if (s.protocol !== "unix" && !pod.hostNetwork) podOfNetns.set(s.netns, pod.uid);
+        if (s.protocol !== "unix" && !pod.hostNetwork && !podOfNetns.has(s.netns))
+          podOfNetns.set(s.netns, pod.uid);
     this.#tracker.observe(
       now.getTime(),
       scopes.map(({ pod, sockets }) => ({
         scope: `pod ${pod.namespace}/${pod.name}`,
         sockets,
-        processes: processes.filter((p) => podOfNetns.get(p.netns) === pod.uid),
+        processes:
+          this.d.detectDiscoveryTools === false
+            ? []
+            : processes.filter((p) => podOfNetns.get(p.netns) === pod.uid),
       })),
     );
     const detected = scopes.flatMap(({ pod }) => {

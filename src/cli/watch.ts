@@ -128,6 +128,9 @@ export async function watchCommand(
       const sockets = scope.select(scan.sockets);
       // One scope per network namespace: that is what a host's "workload" is.
       const byNetns = new Map<number, Socket[]>();
+      // Namespaces asked for by --netns are watched even without a socket: a discovery tool
+      // may run where nothing else does.
+      for (const ns of scope.filter.netns ?? []) byNetns.set(ns, []);
       for (const s of sockets) {
         const list = byNetns.get(s.netns);
         if (list) list.push(s);
@@ -138,7 +141,13 @@ export async function watchCommand(
         return user ? { ...p, user } : p;
       });
       const names = new Map<number, string>();
+      for (const n of scan.namespaces)
+        names.set(
+          n.inode,
+          `netns ${netnsLabel({ netns: n.inode, ...(n.name ? { netnsName: n.name } : {}) })}`,
+        );
       for (const s of sockets) if (!names.has(s.netns)) names.set(s.netns, `netns ${netnsLabel(s)}`);
+      for (const ns of byNetns.keys()) if (!names.has(ns)) names.set(ns, `netns ${ns}`);
       tracker.observe(
         now,
         [...byNetns].map(([ns, list]) => ({

@@ -21,13 +21,17 @@ export function attributeOrphans<K>(
   sockets: readonly Socket[],
   owners: ReadonlyMap<K, readonly Socket[]>,
   claims: (owner: K) => boolean = () => true,
+  /** Namespaces known to be an owner's by other evidence (its processes live there). */
+  known: ReadonlyMap<number, K> = new Map(),
 ): Map<K, Socket[]> {
   const ownerOfNetns = new Map<number, { owner: K } | "ambiguous">();
+  for (const [netns, owner] of known) if (claims(owner)) ownerOfNetns.set(netns, { owner });
   for (const [owner, owned] of owners) {
     if (!claims(owner)) continue;
     for (const s of owned) {
       if (s.protocol === "unix") continue;
       const prev = ownerOfNetns.get(s.netns);
+      if (known.has(s.netns)) continue; // its processes already say whose it is
       if (prev === undefined) ownerOfNetns.set(s.netns, { owner });
       else if (prev !== "ambiguous" && prev.owner !== owner) ownerOfNetns.set(s.netns, "ambiguous");
     }

@@ -144,7 +144,21 @@ async function readNamespaceTables(
         for (const c of u.candidates) unixCandidates.push(c);
         parsed = u;
       } else parsed = parseInetTable(r.text, table, r.file);
-      for (const s of parsed.records) sockets.push(s);
+      if (table === "unix") for (const s of parsed.records) sockets.push(s);
+      else {
+        // The kernel walks its hash tables while sockets come and go: one read can list a
+        // socket twice (seen: up to 8 of ~40 rows). Counts must not double it.
+        const seen = new Set<string>();
+        for (const s of parsed.records) {
+          const key =
+            s.inode !== 0
+              ? String(s.inode)
+              : `${s.localAddress}|${s.localPort}|${s.remoteAddress}|${s.remotePort}|${s.state}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          sockets.push(s);
+        }
+      }
       noteMalformed(diag, parsed.malformed);
     }),
   );

@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { parseCgroupFile } from "../core/cgroup.js";
 import type { ProcessSighting } from "../core/memory/tracker.js";
 import type { ProcPaths } from "./paths.js";
 
@@ -20,6 +21,8 @@ function read(file: string): string | undefined {
 
 export interface ProcessInNetns extends ProcessSighting {
   netns: number;
+  /** The Kubernetes pod the process's cgroup names (kubepods path), if any. */
+  podUid?: string;
 }
 
 /** Processes by network namespace (only `netns` when given). Command lines are capped at 4 KiB. */
@@ -59,6 +62,8 @@ export function listProcesses(paths: Pick<ProcPaths, "proc">, netns?: ReadonlySe
       cmdline: (read(join(dir, "cmdline")) ?? "").slice(0, 4096).replace(/\0+$/, ""),
     };
     if (ppid !== undefined) p.ppid = Number(ppid);
+    const podUid = parseCgroupFile(read(join(dir, "cgroup")) ?? "").podUid;
+    if (podUid) p.podUid = podUid;
     if (uid !== undefined) p.uid = Number(uid);
     out.push(p);
   }

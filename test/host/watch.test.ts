@@ -27,7 +27,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Finding } from "../../src/core/baseline/types.js";
+import type { FindingRecord } from "../../src/core/baseline/finding-record.js";
 import { hostTestsUnavailable, ip, REPO, Sandbox, type Workload } from "./sandbox.js";
 
 const unavailable = hostTestsUnavailable("watch.test.ts");
@@ -67,7 +67,8 @@ const LANES: [string, number[]][] = [
 ];
 const TCP_STATE = { ESTABLISHED: "01", SYN_SENT: "02", TIME_WAIT: "06", CLOSE_WAIT: "08" } as const;
 
-type WatchEvent = Finding & { event: "start" | "end"; time: string; durationMs?: number };
+/** watch -o ndjson prints the documented finding record (src/core/baseline/finding-record.ts). */
+type WatchEvent = FindingRecord & { event: "start" | "end"; time: string; durationMs?: number };
 interface Summary {
   event: "summary";
   seconds: number;
@@ -322,7 +323,7 @@ describe.skipIf(unavailable !== null)("watch: every detector on real namespaces,
     events = parsed.filter((e): e is WatchEvent => e.event !== "summary");
     summary = parsed.find((e): e is Summary => e.event === "summary");
 
-    const caught = new Set(events.filter((e) => e.event === "start").map((e) => e.holder?.pid));
+    const caught = new Set(events.filter((e) => e.event === "start").map((e) => e.pid));
     const rates = LANES.flatMap(([, lifetimes]) => lifetimes).map((ms) => {
       const pids = [...laneTools].filter(([, l]) => l === ms).map(([p]) => p);
       return `${ms} ms: ${pids.filter((p) => caught.has(p)).length}/${pids.length}`;
@@ -352,7 +353,12 @@ describe.skipIf(unavailable !== null)("watch: every detector on real namespaces,
     ).toEqual(["Beaconing"]);
     const f = found[0] as WatchEvent;
     console.log(`Beaconing: ${f.message}`);
-    expect(f.peer).toEqual({ direction: "egress", ...BEACON, protocol: "TCP" });
+    expect([f.direction, f.peerAddress, f.peerPort, f.protocol]).toEqual([
+      "egress",
+      BEACON.address,
+      BEACON.port,
+      "TCP",
+    ]);
     expect(f.count).toBeGreaterThanOrEqual(8);
     expect(f.mitre?.id).toBe("T1071");
     expect(f.message).toMatch(
@@ -360,7 +366,7 @@ describe.skipIf(unavailable !== null)("watch: every detector on real namespaces,
     );
     expect(f.message).toContain(`opened ${f.count} connections`);
     // Who opened them is known only when a scan caught one open (each lives ~100 ms).
-    if (f.holder) expect(f.holder).toEqual({ pid: wl("beacon").pid, process: "slwl-updater" });
+    if (f.pid !== undefined) expect([f.pid, f.process]).toEqual([wl("beacon").pid, "slwl-updater"]);
   });
 
   it("a steady climb of established connections: one ConnectionGrowth", () => {
@@ -413,7 +419,12 @@ describe.skipIf(unavailable !== null)("watch: every detector on real namespaces,
     ).toEqual(["FailedHandshakes"]);
     const f = found[0] as WatchEvent;
     console.log(`FailedHandshakes: ${f.message}`);
-    expect(f.peer).toEqual({ direction: "egress", ...BLACKHOLE, protocol: "TCP" });
+    expect([f.direction, f.peerAddress, f.peerPort, f.protocol]).toEqual([
+      "egress",
+      BLACKHOLE.address,
+      BLACKHOLE.port,
+      "TCP",
+    ]);
     expect(f.message).toContain(
       `(process slwl-dialer, pid ${wl("syn").pid}) has 20 connection attempt(s) to 203.0.113.9:7000/TCP stuck in SYN_SENT`,
     );
@@ -426,14 +437,14 @@ describe.skipIf(unavailable !== null)("watch: every detector on real namespaces,
     if (noNetstat) console.warn(`SKIPPED the netstat case: ${noNetstat}`);
     else expected.push({ tool: "netstat", cmdline: "netstat\0-c\0-tan", shown: "netstat -c -tan" });
     expect(
-      found.map((e) => [e.rule, e.holder?.pid]),
+      found.map((e) => [e.rule, e.pid]),
       show("disco"),
     ).toEqual(expected.map((t) => ["NetworkDiscoveryTool", toolPid.get(t.tool)]));
     for (const [i, t] of expected.entries()) {
       const f = found[i] as WatchEvent;
       const pid = toolPid.get(t.tool);
       expect(f.mitre?.id).toBe("T1049");
-      expect(f.holder).toEqual({ pid, process: t.tool, cmdline: t.cmdline });
+      expect([f.pid, f.process, f.cmdline]).toEqual([pid, t.tool, t.cmdline]);
       expect(f.message).toContain(`ran ${t.tool} (pid ${pid}, parent `);
       expect(f.message).toContain(`, user root): ${t.shown} — `);
     }
@@ -441,7 +452,7 @@ describe.skipIf(unavailable !== null)("watch: every detector on real namespaces,
 
   it("ss -E in a namespace with no socket at all: one NetworkDiscoveryTool", () => {
     expect(
-      starts("bare").map((e) => [e.rule, e.holder?.pid]),
+      starts("bare").map((e) => [e.rule, e.pid]),
       show("bare"),
     ).toEqual([["NetworkDiscoveryTool", toolPid.get("bare")]]);
   });

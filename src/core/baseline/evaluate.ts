@@ -75,6 +75,8 @@ export function findingKey(f: Finding): string {
     ? `${f.peer.direction}|${f.peer.address}|${f.peer.port}|${f.peer.protocol}`
     : s
       ? `${s.protocol}|${s.localAddress}|${s.localPort}|${s.process ?? ""}`
-      : (f.state ?? "");
+      : // A finding about a process (a discovery tool) is that process's: two tools at once
+        // are two findings, not one that lasts as long as either.
+        `${f.state ?? ""}|${f.holder?.pid ?? ""}`;
   return `${f.baseline}|${f.scope}|${f.rule}|${where}`;
 }

@@ -72,6 +72,21 @@ describe("groupByPod", () => {
   });
 });
 
+describe("groupByPod with the pods' namespaces known from their processes", () => {
+  it("a pod holding no socket right now (a beacon between connections) still owns its TIME_WAIT", () => {
+    const g = groupByPod(
+      [s({ netns: 300, state: "TIME_WAIT", inode: 0, remoteAddress: "198.51.100.7" })],
+      index,
+      new Map([[300, "web-0-uid"]]),
+    );
+    expect(g.get("web-0-uid")?.sockets.map((x) => x.remoteAddress)).toEqual(["198.51.100.7"]);
+  });
+  it("a pod with processes and no socket at all is still a scope (empty), for the memory", () => {
+    const g = groupByPod([], index, new Map([[301, "db-0-uid"]]));
+    expect(g.get("db-0-uid")?.sockets).toEqual([]);
+  });
+});
+
 describe("evaluateNode", () => {
   it("evaluates this node's selected pods in Alert mode and counts Learn-mode matches", () => {
     const b = (name: string, mode: "Alert" | "Learn", app: string) =>

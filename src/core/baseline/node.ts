@@ -29,6 +29,12 @@ export interface NodeEvaluation {
 export function groupByPod(
   sockets: Socket[],
   index: ClusterIndex,
+  /**
+   * Network namespaces by the pod whose processes live there (from their cgroups). A pod can
+   * hold no socket at a scan's instant — a beacon between two connections — and still own the
+   * TIME_WAIT sockets it left and be a scope the memory watches.
+   */
+  podNetns: ReadonlyMap<number, string> = new Map(),
 ): Map<string, { pod: ClusterPod; sockets: Socket[] }> {
   const groups = new Map<string, { pod: ClusterPod; sockets: Socket[] }>();
   for (const s of sockets) {
@@ -39,8 +45,12 @@ export function groupByPod(
     if (g) g.sockets.push(s);
     else groups.set(pod.uid, { pod, sockets: [s] });
   }
+  for (const uid of new Set(podNetns.values())) {
+    const pod = groups.has(uid) ? undefined : index.podByUid(uid);
+    if (pod) groups.set(uid, { pod, sockets: [] });
+  }
   const owned = new Map([...groups].map(([uid, g]) => [uid, g.sockets]));
-  const orphans = attributeOrphans(sockets, owned, (uid) => !groups.get(uid)?.pod.hostNetwork);
+  const orphans = attributeOrphans(sockets, owned, (uid) => !groups.get(uid)?.pod.hostNetwork, podNetns);
   for (const [uid, list] of orphans) groups.get(uid)?.sockets.push(...list);
   return groups;
 }
@@ -58,8 +68,10 @@ export function evaluateNode(
   nodeName?: string,
   /** Open-file limits of busy processes on the node, by pid (procfs fileLimitsOfBusyProcesses). */
   fileLimits?: ReadonlyMap<number, number>,
+  /** Network namespaces of pods by their processes (see groupByPod). */
+  podNetns?: ReadonlyMap<number, string>,
 ): NodeEvaluation {
-  const socketsByPod = groupByPod(sockets, index);
+  const socketsByPod = groupByPod(sockets, index, podNetns);
   const evaluations: PodEvaluation[] = [];
   const matchedPods = new Map<string, ClusterPod[]>(baselines.map((b) => [b.id, []]));
   for (const pod of index.snapshot.pods) {

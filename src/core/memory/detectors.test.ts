@@ -208,3 +208,13 @@ describe("the tracker stays bounded", () => {
     for (const s of m?.series.values() ?? []) expect(s.length).toBeLessThanOrEqual(20);
   });
 });
+
+describe("finding keys", () => {
+  it("two discovery tools at once are two findings, each ending on its own", async () => {
+    const { findingKey } = await import("../baseline/evaluate.js");
+    const tool = (pid: number, comm: string): ProcessSighting => ({ pid, comm, cmdline: comm });
+    const f = run(() => ({ processes: [tool(7, "ss"), tool(8, "netstat")] }), 1);
+    expect(f).toHaveLength(2);
+    expect(new Set(f.map(findingKey)).size).toBe(2);
+  });
+});

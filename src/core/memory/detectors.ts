@@ -254,6 +254,13 @@ export function detectEphemeralPressure(m: ScopeMemory, _now: number, o: Detecto
       message: `${m.scope}${holders(conns)} uses ${conns.length} of the ${size} local ports of its ephemeral range (${o.ephemeralPorts[0]}-${o.ephemeralPorts[1]}) for connections to ${dest} — new connections to it fail when the range runs out`,
       baseline: "",
       scope: m.scope,
+      // The destination is what the finding is about (and what keys it apart from others).
+      peer: {
+        direction: "egress",
+        address: (conns[0] as ConnectionMemory).remoteAddress,
+        port: (conns[0] as ConnectionMemory).remotePort,
+        protocol: "TCP",
+      },
       count: conns.length,
       limit,
     });

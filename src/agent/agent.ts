@@ -133,6 +133,7 @@ export class Agent {
         ? detect(m, now.getTime(), {
             ...this.d.detectorOptions,
             isInternal: (a) => index.isHost(a) || index.isCluster(a),
+            fileLimits,
             ...(pod.ephemeralPorts ? { ephemeralPorts: pod.ephemeralPorts } : {}),
           }).map((f) => ({
             pod,

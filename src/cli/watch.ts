@@ -16,6 +16,7 @@ import { detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
 import { netnsLabel, type Socket } from "../core/socket.js";
 import { collectSockets } from "../procfs/collect.js";
+import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { listProcesses } from "../procfs/processes.js";
@@ -156,6 +157,7 @@ export async function watchCommand(
           processes: procs.filter((p) => p.netns === ns),
         })),
       );
+      const fileLimits = fileLimitsOfBusyProcesses(paths, sockets, 50);
       const found: Finding[] = [];
       for (const [ns, list] of byNetns) {
         const name = names.get(ns) as string;
@@ -165,6 +167,7 @@ export async function watchCommand(
           found.push(
             ...detect(m, now, {
               isInternal: (a) => resolver.isHost(a),
+              fileLimits,
               ...(range ? { ephemeralPorts: range } : {}),
             }),
           );

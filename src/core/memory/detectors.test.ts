@@ -93,6 +93,15 @@ describe("ConnectionGrowth", () => {
     expect(f[0]?.message).toContain("the limit 1024 is reached in about 71 s");
   });
 
+  it("without a given limit, forecasts to the growing process's open-file limit", () => {
+    const tracker = new Tracker();
+    for (let i = 0; i <= 30; i++)
+      tracker.observe(T0 + i * 1000, [{ scope: SCOPE, sockets: established(10 + i * 10) }]);
+    const m = tracker.scope(SCOPE);
+    const f = m ? detect(m, T0 + 30_000, { fileLimits: new Map([[77, 1024]]) }) : [];
+    expect(f[0]?.message).toContain("; at this rate the open-file limit 1024 is reached in about 71 s");
+  });
+
   it("a step scale-out that then holds is not growth", () => {
     const f = run((i) => ({ sockets: established(i < 10 ? 5 : 300) }), 31);
     expect(f).toEqual([]);

@@ -28,6 +28,8 @@ export interface DetectorOptions {
   growthMinFactor: number;
   /** Known limits a growth forecast runs to (e.g. the baseline's ceiling), by state. */
   limits: Record<string, number | undefined>;
+  /** Open-file limits of busy processes, by pid: a growing process runs into its own. */
+  fileLimits: ReadonlyMap<number, number>;
   /** CLOSE_WAIT sockets that stayed at least this long, at least this many. */
   closeWaitMinAgeMs: number;
   closeWaitMinCount: number;
@@ -67,6 +69,7 @@ export const DEFAULT_DETECTOR_OPTIONS: DetectorOptions = {
   growthMinRise: 50,
   growthMinFactor: 2,
   limits: {},
+  fileLimits: new Map(),
   closeWaitMinAgeMs: 30_000,
   closeWaitMinCount: 5,
   synSentMinAgeMs: 3_000,
@@ -159,14 +162,22 @@ export function detectGrowth(m: ScopeMemory, now: number, o: DetectorOptions): D
     if (!parts.every((part) => (part.at(-1)?.n ?? 0) > (part[0]?.n ?? 0))) continue;
     const { slope, r2 } = linearFit(points.map((p) => ({ t: (p.t - first.t) / 1000, y: p.n })));
     if (r2 < 0.8 || slope <= 0) continue;
-    const limit = o.limits[state];
+    const conns = [...m.connections.values()].filter((c) => c.state === state);
+    // The nearest real limit: the one given (a baseline's ceiling), else the open-file limit
+    // of the process holding most of these sockets (each one is a file descriptor).
+    const holderCounts = new Map<number, number>();
+    for (const c of conns)
+      if (c.pid !== undefined) holderCounts.set(c.pid, (holderCounts.get(c.pid) ?? 0) + 1);
+    const topHolder = [...holderCounts].sort((a, b) => b[1] - a[1])[0];
+    const fileLimit = topHolder ? o.fileLimits.get(topHolder[0]) : undefined;
+    const limit = o.limits[state] ?? fileLimit;
+    const what = o.limits[state] !== undefined ? "the limit" : "the open-file limit";
     const forecast =
       limit !== undefined && limit > last.n
-        ? `; at this rate the limit ${limit} is reached in about ${seconds(((limit - last.n) / slope) * 1000)}`
+        ? `; at this rate ${what} ${limit} is reached in about ${seconds(((limit - last.n) / slope) * 1000)}`
         : limit !== undefined
-          ? `; it is past the limit ${limit}`
+          ? `; it is past ${what} ${limit}`
           : "";
-    const conns = [...m.connections.values()].filter((c) => c.state === state);
     out.push({
       rule: "ConnectionGrowth",
       severity: "medium",

@@ -4,10 +4,12 @@
  * a human — scan table, wide, --summary, check, diff, the Event note and the OTel log body
  * built from the finding — must show it escaped, once: no added line, no control byte.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FindingRecord } from "../../src/core/baseline/finding-record.js";
 import type { EvaluationResult, Finding } from "../../src/core/baseline/types.js";
 import type { SnapshotDiff } from "../../src/core/diff.js";
 import type { StateSummaryRow } from "../../src/core/render.js";
@@ -119,7 +121,8 @@ describe.skipIf(unavailable !== null)("hostile names in every text output", () =
     };
     const findings = json.results.flatMap((x) => x.findings);
     const suppressed = json.results.flatMap((x) => x.suppressed);
-    expect(findings.map((f) => f.socket?.localPort)).toEqual([7070]);
+    // check -o json prints the documented finding record (src/core/baseline/finding-record.ts).
+    expect(findings.map((f) => (f as unknown as FindingRecord).localPort)).toEqual([7070]);
     expect(suppressed).toHaveLength(1);
     // Header and findings, one line per suppressed finding, the summary.
     expect(lines(r.stdout)).toHaveLength(1 + findings.length + suppressed.length + 1);

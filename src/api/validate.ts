@@ -7,6 +7,7 @@ import { type Document, isMap, isSeq, LineCounter, parseAllDocuments } from "yam
 import type { z } from "zod";
 import { parseIp } from "../net/address.js";
 import { cidrContains, parseCidr } from "../net/cidr.js";
+import { unknownFields } from "./unknown-fields.js";
 import {
   NetworkBaseline,
   type NetworkBaseline as NetworkBaselineT,
@@ -71,13 +72,45 @@ function position(
   return undefined;
 }
 
+/** Line and column of a map key (an unknown field points at its name, not at its value). */
+function keyPosition(
+  doc: Document,
+  lines: LineCounter,
+  path: readonly (string | number)[],
+): { line: number; col: number } | undefined {
+  const parentPath = path.slice(0, -1);
+  const parent = parentPath.length === 0 ? doc.contents : doc.getIn(parentPath, true);
+  const key = path[path.length - 1];
+  if (isMap(parent))
+    for (const pair of parent.items) {
+      const k = pair.key as { value?: unknown; range?: [number, number, number] } | null;
+      if (k?.range && String(k.value) === String(key)) return lines.linePos(k.range[0]);
+    }
+  return position(doc, lines, path);
+}
+
+/** "`spec.listners` is not a field; did you mean `spec.listeners`?" */
+export function unknownFieldMessage(
+  path: readonly (string | number)[],
+  suggestion: string | undefined,
+  known: readonly string[],
+): string {
+  const field = formatPath(path);
+  if (suggestion !== undefined)
+    return `\`${field}\` is not a field; did you mean \`${formatPath([...path.slice(0, -1), suggestion])}\`?`;
+  return `\`${field}\` is not a field; the fields here are ${known.map((k) => `\`${k}\``).join(", ")}`;
+}
+
 export function describeIssue(issue: z.core.$ZodIssue, value: unknown): string {
   const got = value === undefined ? "missing" : `got ${JSON.stringify(value)}`;
   switch (issue.code) {
     case "invalid_value":
       return `${got}; expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     case "invalid_type":
-      return `${got}; expected ${issue.expected}`;
+      // A message the schema wrote itself says more than zod's "Invalid input: expected …".
+      return issue.message.startsWith("Invalid input")
+        ? `${got}; expected ${issue.expected}`
+        : `${got}; ${issue.message}`;
     case "unrecognized_keys":
       return `unknown field(s) ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
     default:
@@ -174,6 +207,7 @@ export function semanticProblems(b: NetworkBaselineT): { path: (string | number)
             path: base,
             message: `a peer is exactly one of podSelector/namespaceSelector, ipBlock, service, entity; got ${kinds}`,
           });
+        // Host bits are the schema's (the Cidr type): here what needs both CIDRs at once.
         if (peer.ipBlock && checkCidr([...base, "ipBlock", "cidr"], peer.ipBlock.cidr)) {
           const outer = parseCidr(peer.ipBlock.cidr);
           peer.ipBlock.except?.forEach((e, i) => {
@@ -194,13 +228,6 @@ export function semanticProblems(b: NetworkBaselineT): { path: (string | number)
       });
     });
   }
-  spec.exceptions?.forEach((e, i) => {
-    if (e.expires !== undefined && Number.isNaN(Date.parse(e.expires)))
-      out.push({
-        path: ["spec", "exceptions", i, "expires"],
-        message: `got ${JSON.stringify(e.expires)}; expected an RFC 3339 time such as 2026-12-31T00:00:00Z`,
-      });
-  });
   return out;
 }
 
@@ -229,6 +256,7 @@ export function validateBaselines(
   if (!Array.isArray(docs)) {
     problems.push({ file, path: "(file)", message: "not a YAML stream" });
   }
+  let documents = 0;
   list.forEach((doc, index) => {
     if (doc.errors.length) {
       for (const e of doc.errors) {
@@ -251,6 +279,7 @@ export function validateBaselines(
       return;
     }
     if (value === null || value === undefined) return; // an empty document between separators
+    documents++;
     if (!isMap(doc.contents) && !isSeq(doc.contents)) {
       problems.push({
         file,
@@ -260,22 +289,34 @@ export function validateBaselines(
       });
       return;
     }
+    const found: ValidationProblem[] = [];
+    // Unknown fields first: zod drops them, and a misspelled optional field would otherwise
+    // just be absent (a baseline that silently checks less).
+    for (const u of unknownFields(NetworkBaseline, value))
+      found.push({
+        file,
+        ...keyPosition(doc, lines, u.path),
+        path: formatPath(u.path),
+        message: unknownFieldMessage(u.path, u.suggestion, u.known),
+      });
     const parsed = NetworkBaseline.safeParse(value);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) {
-        problems.push({
+        found.push({
           file,
           ...position(doc, lines, issue.path),
           path: formatPath(issue.path),
           message: describeIssue(issue, valueAt(value, issue.path)),
         });
       }
-      return;
+    } else {
+      for (const s of semanticProblems(parsed.data))
+        found.push({ file, ...position(doc, lines, s.path), path: formatPath(s.path), message: s.message });
     }
-    const semantic = semanticProblems(parsed.data);
-    for (const s of semantic)
-      problems.push({ file, ...position(doc, lines, s.path), path: formatPath(s.path), message: s.message });
-    if (semantic.length === 0)
+    // In the order of the file, as an editor would walk them.
+    found.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+    problems.push(...found);
+    if (parsed.success && found.length === 0)
       baselines.push({
         baseline: parsed.data,
         file,
@@ -283,5 +324,12 @@ export function validateBaselines(
         line: position(doc, lines, [])?.line ?? 1,
       });
   });
+  if (documents === 0 && problems.length === 0)
+    problems.push({
+      file,
+      path: "(file)",
+      message:
+        "the file holds no document (it is empty or only comments); expected at least one NetworkBaseline (apiVersion, kind, metadata.name, spec)",
+    });
   return { baselines, problems };
 }

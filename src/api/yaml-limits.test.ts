@@ -101,6 +101,16 @@ describe("YAML limits, enforced before expansion", () => {
     expect(r.baselines[0]?.baseline.spec.egress).toHaveLength(16);
   });
 
+  it("counts the pairs of a one-line flow map as siblings, not levels: 64 labels pass", () => {
+    const labels = Array.from({ length: 64 }, (_, i) => `l${i}: v`).join(", ");
+    const r = validateBaselines(
+      head.replace("podSelector: {}", `podSelector: {matchLabels: {${labels}}}`),
+      "f.yaml",
+    );
+    expect(r.problems).toEqual([]);
+    expect(Object.keys(r.baselines[0]?.baseline.spec.podSelector.matchLabels ?? {})).toHaveLength(64);
+  });
+
   it("never throws, whatever the text (property)", () => {
     const yamlish = fc.array(
       fc.constantFrom(

@@ -111,7 +111,10 @@ export function prescanYaml(text: string, limits: YamlLimits): LimitProblem | un
     const next = text.charCodeAt(i + 1);
     if (((c === 45 /* - */ || c === 63) /* ? */ && tokenStart) || c === 58 /* : */) {
       if (isBlank(next)) {
-        onLine++;
+        // In a flow collection the pairs of one map are siblings, not levels: counted as
+        // levels, a one-line selector of 64 labels ({a: x, b: y, …}) read as 65 deep. The
+        // bracket already counted the level (and the exact walk after parsing counts all).
+        if (flow === 0) onLine++;
         nodes++;
       }
     } else if (c === 91 /* [ */ || c === 123 /* { */) {

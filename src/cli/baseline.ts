@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { Document } from "yaml";
-import { parseDuration } from "../api/v1alpha1/common.js";
+import { DNS_LABEL, DNS_SUBDOMAIN, parseDuration } from "../api/v1alpha1/common.js";
 import {
   formatProblem,
   type ValidatedBaseline,
@@ -31,6 +31,7 @@ import { procPathsFromEnv } from "../procfs/paths.js";
 import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
+import { omittedLines, reportOmitted } from "./export.js";
 import { readInputFile, yamlByteLimit } from "./input.js";
 import { type CliIO, writeYamlDocument } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
@@ -286,8 +287,19 @@ export async function learnCommand(
     throw new UsageError(`--duration: "${values.duration}" is not a duration such as 30s, 10m or 1h`);
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 5s`);
+  // Checked before observing for --duration, not after: the names go into the baseline.
+  if (values.name !== undefined && (values.name.length > 253 || !DNS_SUBDOMAIN.test(values.name)))
+    throw new UsageError(
+      `--name: "${escapeText(values.name)}" is not a Kubernetes object name: lowercase a-z, 0-9, '-' and '.', starting and ending with a letter or digit, at most 253 characters`,
+    );
+  if (values.namespace !== undefined && (values.namespace.length > 63 || !DNS_LABEL.test(values.namespace)))
+    throw new UsageError(
+      `--namespace: "${escapeText(values.namespace)}" is not a namespace name: lowercase a-z, 0-9 and '-', starting and ending with a letter or digit, at most 63 characters`,
+    );
   const paths = procPathsFromEnv(io.env);
   const { cluster, target, scope, description } = await resolveTarget(values, io, paths);
+  const name = values.name ?? target?.workload ?? target?.info.name ?? "learned";
+  const namespace = values.namespace ?? target?.info.namespace ?? "default";
   const own = ownEphemeralRange(paths);
   const learner = new Learner();
   const started = clock.now();
@@ -308,25 +320,26 @@ export async function learnCommand(
   const ended = clock.now();
   // With a pod, the baseline is named after its workload and selects it by its stable labels.
   const podSelector = target?.selector;
-  const doc = new Document(
-    maskLearned(
-      learner.baseline({
-        name: values.name ?? target?.workload ?? target?.info.name ?? "learned",
-        namespace: values.namespace ?? target?.info.namespace ?? "default",
-        ...(podSelector ? { podSelector } : {}),
-      }),
-      masks,
-    ),
-  );
+  const { baseline, omitted } = learner.learned({
+    name,
+    namespace,
+    ...(podSelector ? { podSelector } : {}),
+  });
+  // A peer inside a --mask range is learned as that range (core/baseline/mask-learned.ts).
+  const doc = new Document(maskLearned(baseline, masks));
+  const exactly =
+    omitted.length === 0 ? "exactly what was seen" : "what was seen, except what is listed below";
   const header = [
     ` Learned by socklens learn on ${escapeText(hostname())}`,
     ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${escapeText(values.interval)})`,
     ` scope: ${escapeText(description)}`,
     target
-      ? " It allows exactly what was seen: review it, then commit."
-      : " It allows exactly what was seen: review it, set spec.podSelector, then commit.",
+      ? ` It allows ${exactly}: review it, then commit.`
+      : ` It allows ${exactly}: review it, set spec.podSelector, then commit.`,
+    ...omittedLines(omitted),
   ];
   if (writeYamlDocument(doc, header, values.output, io))
     io.err(`socklens: wrote a baseline from ${learner.observations} observations to ${values.output}\n`);
+  reportOmitted(omitted, io);
   return EXIT_OK;
 }

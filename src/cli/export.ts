@@ -11,12 +11,13 @@ import { GROUP, VERSION } from "../api/v1alpha1/common.js";
 import type { NetworkBaseline, NetworkBaselineInput } from "../api/v1alpha1/networkbaseline.js";
 import { PLURAL } from "../api/v1alpha1/networkbaseline.js";
 import { formatProblem, validateBaselines } from "../api/validate.js";
-import { baselineFromLearned, type LearnedState } from "../core/baseline/export.js";
+import { exportLearned, type LearnedState } from "../core/baseline/export.js";
 import {
   networkPolicyFromBaseline,
   referencedServices,
   type ServiceShape,
 } from "../core/baseline/networkpolicy.js";
+import { escapeText } from "../core/escape.js";
 import { kubeConfigFrom } from "./cluster-flags.js";
 import { EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
 import { type CliIO, writeYamlDocument } from "./io.js";
@@ -109,13 +110,18 @@ function writeLearnedBaseline(source: Source, output: string, io: CliIO): number
     throw new InputError(
       `NetworkBaseline ${source.namespace}/${source.name} has learned nothing yet (status.learned is empty; is it in mode Learn, and is the operator running?)`,
     );
-  const doc = new Document(baselineFromLearned(source.object, learned));
+  const { baseline, omitted } = exportLearned(source.object, learned);
+  const doc = new Document(baseline);
   const header = [
     ` Exported by socklens baseline export from ${source.origin} (status.learned) at ${new Date().toISOString()}`,
     ` ${learned.listeners?.length ?? 0} listener(s), ${learned.egress?.length ?? 0} egress and ${learned.ingress?.length ?? 0} ingress peer(s).`,
-    " It allows exactly what was learned, in mode Alert: review, then commit and apply.",
+    omitted.length === 0
+      ? " It allows exactly what was learned, in mode Alert: review, then commit and apply."
+      : " It allows what was learned, in mode Alert, except what is listed below: review, then commit and apply.",
+    ...omittedLines(omitted),
   ];
   if (writeYamlDocument(doc, header, output, io)) io.err(`socklens: wrote ${output}\n`);
+  reportOmitted(omitted, io);
   return EXIT_OK;
 }
 
@@ -238,4 +244,24 @@ async function readServices(kc: KubeConfig, refs: string[]): Promise<Map<string,
     }
   }
   return out;
+}
+
+/**
+ * Header lines for what a learned baseline could not hold (src/core/baseline/learn.ts): left
+ * out rather than widened, so it is reported as a finding once the baseline is in Alert mode.
+ */
+export function omittedLines(omitted: string[]): string[] {
+  if (omitted.length === 0) return [];
+  return [
+    ` Left out (${omitted.length}; not allowed by this baseline, so reported once it is in Alert mode):`,
+    ...omitted.map((o) => `   - ${escapeText(o)}`),
+  ];
+}
+
+/** The same, one line on stderr, so a pipeline notices without reading the file. */
+export function reportOmitted(omitted: string[], io: CliIO): void {
+  if (omitted.length)
+    io.err(
+      `socklens: ${omitted.length} learned item(s) did not fit a NetworkBaseline and were left out (listed in the header comment)\n`,
+    );
 }

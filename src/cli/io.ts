@@ -20,8 +20,7 @@ export const processIO: CliIO = {
  * Returns true when it went to a file, so the caller can say so on stderr.
  */
 export function writeYamlDocument(doc: Document, header: string[], output: string, io: CliIO): boolean {
-  doc.commentBefore = header.join("\n");
-  const text = doc.toString({ lineWidth: 0 });
+  const text = renderYamlDocument(doc, header);
   if (output === "-") {
     io.out(text);
     return false;
@@ -32,4 +31,10 @@ export function writeYamlDocument(doc: Document, header: string[], output: strin
     throw new InputError(`cannot write ${output}: ${(err as Error).message}`, { cause: err });
   }
   return true;
+}
+
+/** The text `learn` and `baseline export` write: the document under its header comment. */
+export function renderYamlDocument(doc: Document, header: string[]): string {
+  doc.commentBefore = header.join("\n");
+  return doc.toString({ lineWidth: 0 });
 }

@@ -1,5 +1,5 @@
 /** CIDR blocks over text addresses: parsing with clear errors, and containment. */
-import { parseIp } from "./address.js";
+import { formatAddress, isV4Mapped, parseIp } from "./address.js";
 
 export interface Cidr {
   text: string;
@@ -30,4 +30,46 @@ export function cidrContains(cidr: Cidr, address: string): boolean {
     if (((bytes[i] ?? 0) & mask) !== ((cidr.bytes[i] ?? 0) & mask)) return false;
   }
   return true;
+}
+
+/** The CIDR's address with every bit past the prefix cleared: the network the prefix selects. */
+function networkBytes(c: Cidr): Uint8Array {
+  const out = new Uint8Array(c.bytes.length);
+  let bits = c.prefix;
+  for (let i = 0; i < out.length && bits > 0; i++, bits -= 8)
+    out[i] = (c.bytes[i] ?? 0) & (bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff);
+  return out;
+}
+
+/** True when the address has bits set past the prefix (10.1.2.3/8): not a network address. */
+export function hasHostBits(c: Cidr): boolean {
+  const net = networkBytes(c);
+  return net.some((b, i) => b !== c.bytes[i]);
+}
+
+/** The network a CIDR's prefix selects, in canonical text: "10.0.0.0/8" for "10.1.2.3/8". */
+export function cidrNetwork(c: Cidr): string {
+  const net = networkBytes(c);
+  // formatAddress folds IPv4-mapped IPv6 to dotted IPv4; a /100 of IPv6 must stay IPv6.
+  const text =
+    net.length === 16 && isV4Mapped(net) ? `::ffff:${formatAddress(net.subarray(12))}` : formatAddress(net);
+  return `${text}/${c.prefix}`;
+}
+
+/**
+ * Why a CIDR that parses is not a network address, naming the network its prefix selects and
+ * the single address that may have been meant; undefined when it is one (or does not parse:
+ * that is the syntax check's to say).
+ */
+export function hostBitsProblem(text: string): string | undefined {
+  let c: Cidr;
+  try {
+    c = parseCidr(text);
+  } catch {
+    return undefined;
+  }
+  if (!hasHostBits(c)) return undefined;
+  const network = cidrNetwork(c);
+  const one = `${text.slice(0, text.indexOf("/"))}/${c.bytes.length * 8}`;
+  return `${text} has host bits set: /${c.prefix} selects the network ${network}; write ${network}, or ${one} for the one address`;
 }

@@ -17,7 +17,7 @@ import { ConditionType, Reason } from "../api/conditions.js";
 import { API_VERSION, GROUP, parseDuration, VERSION } from "../api/v1alpha1/common.js";
 import { KIND as BASELINE_KIND, PLURAL as BASELINES } from "../api/v1alpha1/networkbaseline.js";
 import { PLURAL as OBSERVATIONS } from "../api/v1alpha1/networkobservation.js";
-import { baselineFromLearned } from "../core/baseline/export.js";
+import { exportLearned } from "../core/baseline/export.js";
 import type { EventRecorder } from "../kube/events.js";
 import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "../kube/kinds.js";
 import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
@@ -179,7 +179,9 @@ export class BaselineController {
     namespace: string,
     name: string,
   ): Promise<"promoted"> {
-    const promoted = baselineFromLearned(b as never, learned as never);
+    // Fitted to the schema's limits (else the server would refuse the patch with a 422 and
+    // the key would retry forever); what did not fit is left out and counted in the Event.
+    const { baseline: promoted, omitted } = exportLearned(b as never, learned as never);
     await this.#custom.patchNamespacedCustomObject({
       ...BASELINE_API,
       namespace,
@@ -191,7 +193,7 @@ export class BaselineController {
       regarding: baselineRef(b, namespace, name),
       type: "Normal",
       reason: "Promoted",
-      note: `NetworkBaseline ${namespace}/${name}: learning finished and learning.autoPromote is set: the spec now allows what was learned (${learned.listeners.length} listener(s), ${learned.egress.length} egress and ${learned.ingress.length} ingress peer(s)), in mode Alert`,
+      note: `NetworkBaseline ${namespace}/${name}: learning finished and learning.autoPromote is set: the spec now allows what was learned (${learned.listeners.length} listener(s), ${learned.egress.length} egress and ${learned.ingress.length} ingress peer(s)), in mode Alert${omitted.length ? `; ${omitted.length} learned item(s) did not fit a NetworkBaseline and were left out (\`socklens baseline export\` lists them)` : ""}`,
       key: `${b.metadata?.uid}|Promoted`,
     });
     return "promoted";

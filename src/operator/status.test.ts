@@ -70,6 +70,36 @@ describe("desiredStatus", () => {
     });
   });
 
+  // Objects stored before the CRD checked these (or written where it could not): the operator
+  // says what is wrong instead of Ready=True on a baseline that misbehaves.
+  it.each([
+    [
+      "an expiry on a day that does not exist",
+      { exceptions: [{ rule: "UnexpectedEgress", reason: "x", expires: "2026-02-30T00:00:00Z" }] },
+      "spec.exceptions[0].expires: 2026-02-30 is not a date: February 2026 has 28 days; expected an RFC 3339 time such as 2026-12-31T00:00:00Z (a date, T, a time with seconds, then Z or an offset such as +02:00)",
+    ],
+    [
+      'an expiry of "0"',
+      { exceptions: [{ rule: "UnexpectedEgress", reason: "x", expires: "0" }] },
+      "spec.exceptions[0].expires: expected an RFC 3339 time such as 2026-12-31T00:00:00Z (a date, T, a time with seconds, then Z or an offset such as +02:00)",
+    ],
+    [
+      "a learning duration of 10^20 days",
+      { mode: "Learn", learning: { duration: "99999999999999999999d" } },
+      "spec.learning.duration: 99999999999999999999d is longer than 365d; expected a duration of at most 365d",
+    ],
+    [
+      "a CIDR with host bits set",
+      { egress: [{ to: [{ ipBlock: { cidr: "10.1.2.3/8" } }] }] },
+      "spec.egress[0].to[0].ipBlock.cidr: 10.1.2.3/8 has host bits set: /8 selects the network 10.0.0.0/8; write 10.0.0.0/8, or 10.1.2.3/32 for the one address",
+    ],
+  ])("Ready=False for %s, naming the field and what is valid", (_n, spec, message) => {
+    const s = desiredStatus({ raw: nbl(spec), pods, observations: [], now: T0 });
+    const ready = s.conditions.find((c) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "InvalidSpec" });
+    expect(ready?.message).toBe(`spec is invalid and is not evaluated: ${message}`);
+  });
+
   it("keeps lastTransitionTime while a condition holds, moves it when it flips, and keeps the last violation time", () => {
     const first = desiredStatus({
       raw: nbl({}),

@@ -96,12 +96,111 @@ describe("NetworkBaseline CRD on a real API server", () => {
       'spec.listeners[0].address: Invalid value: "localhost"',
     ],
     ["a bad duration", { learning: { duration: "a day" } }, "spec.learning.duration"],
+    // The same rules as `socklens validate` (ADR 0010), where the CRD can say them.
+    [
+      "a CIDR with host bits set",
+      { egress: [{ to: [{ ipBlock: { cidr: "10.1.2.3/8" } }] }] },
+      'spec.egress[0].to[0].ipBlock.cidr: Invalid value: "10.1.2.3/8": must not have host bits set',
+    ],
+    [
+      "an except with host bits set, nested as deep as CIDRs go",
+      { ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8", except: ["10.96.7.1/12"] } }] }] },
+      'spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "10.96.7.1/12": must not have host bits set',
+    ],
+    [
+      "an IPv6 CIDR with host bits set",
+      { egress: [{ to: [{ ipBlock: { cidr: "fd00::1/8" } }] }] },
+      'spec.egress[0].to[0].ipBlock.cidr: Invalid value: "fd00::1/8": must not have host bits set',
+    ],
+    [
+      "an expiry on a day that does not exist",
+      { exceptions: [{ rule: "UnexpectedEgress", reason: "x", expires: "2026-02-30T00:00:00Z" }] },
+      "spec.exceptions[0].expires in body must be of type date-time",
+    ],
+    [
+      'an expiry of "0"',
+      { exceptions: [{ rule: "UnexpectedEgress", reason: "x", expires: "0" }] },
+      "spec.exceptions[0].expires in body must be of type date-time",
+    ],
+    [
+      "an expiry without a time",
+      { exceptions: [{ rule: "UnexpectedEgress", reason: "x", expires: "2026-03-31" }] },
+      "spec.exceptions[0].expires in body must be of type date-time",
+    ],
+    [
+      "a duration of 10^20 days",
+      { learning: { duration: "99999999999999999999d" } },
+      'spec.learning.duration: Invalid value: "99999999999999999999d": must be at most 365d',
+    ],
+    ["a duration a day over the bound", { learning: { duration: "365d24h" } }, "must be at most 365d"],
+    [
+      "an exception address with host bits set",
+      { exceptions: [{ rule: "UnexpectedEgress", reason: "x", address: "203.0.113.9/24" }] },
+      "spec.exceptions[0].address: Invalid value: address must be an IP address or a CIDR without host bits set",
+    ],
+    [
+      "an exception address that is no address",
+      { exceptions: [{ rule: "UnexpectedEgress", reason: "x", address: "db.example.com" }] },
+      "address must be an IP address or a CIDR without host bits set",
+    ],
   ])("rejects %s with the server's own message", async (_n, spec, message) => {
     const err = await expectApiError(() =>
       api.createNamespacedCustomObject({ ...nbl, namespace: ns, body: baseline("bad", spec) }),
     );
     expect(err.code).toBe(422);
     expect(err.message).toContain(message);
+  });
+
+  it("accepts the edges of the same rules: 365d, a leap day with an offset, a /32, an exception for one address", async () => {
+    const spec = {
+      learning: { duration: "365d" },
+      egress: [{ to: [{ ipBlock: { cidr: "10.1.2.3/32" } }, { ipBlock: { cidr: "fd00::/8" } }] }],
+      exceptions: [
+        {
+          rule: "UnexpectedEgress",
+          reason: "x",
+          address: "2001:db8::1",
+          expires: "2028-02-29T23:59:59+02:00",
+        },
+        { rule: "UnexpectedEgress", reason: "y", address: "203.0.113.0/24" },
+      ],
+    };
+    const created = (await api.createNamespacedCustomObject({
+      ...nbl,
+      namespace: ns,
+      body: baseline("edges", spec),
+    })) as { spec: unknown };
+    expect(created.spec).toMatchObject(spec);
+  });
+
+  it("unknown fields: refused under kubectl's strict field validation, else pruned (never stored)", async () => {
+    // What `kubectl apply` and `kubectl create` send by default (--validate=strict).
+    const err = await expectApiError(() =>
+      api.createNamespacedCustomObject({
+        ...nbl,
+        namespace: ns,
+        body: baseline("typo", { listners: [{ port: 80 }] }),
+        fieldValidation: "Strict",
+      }),
+    );
+    expect(err.code).toBe(400);
+    expect(err.message).toContain('unknown field "spec.listners"');
+    // Other clients get the server's default (Warn): the field is dropped, so an object read
+    // back from the server (what the agent and the operator parse) never carries one.
+    const stored = (await api.createNamespacedCustomObject({
+      ...nbl,
+      namespace: ns,
+      body: baseline("typo", { listners: [{ port: 80 }] }),
+    })) as { spec: Record<string, unknown> };
+    expect(Object.keys(stored.spec).sort()).toEqual(["mode", "podSelector"]);
+  });
+
+  it("refuses a name that socklens validate refuses (an RFC 1123 subdomain)", async () => {
+    const err = await expectApiError(() =>
+      api.createNamespacedCustomObject({ ...nbl, namespace: ns, body: baseline("Web_1", {}) }),
+    );
+    expect(err.code).toBe(422);
+    expect(err.message).toContain("a lowercase RFC 1123 subdomain");
   });
 
   it("updates status through /status and shows the printer columns", async () => {

@@ -4,6 +4,7 @@
  * `.meta()` carries what only the CRD needs (CEL rules, int-or-string); src/api/crd-builder.ts reads it.
  */
 import { z } from "zod";
+import { hostBitsProblem } from "../../net/cidr.js";
 
 export const GROUP = "socklens.io";
 export const VERSION = "v1alpha1";
@@ -30,11 +31,18 @@ export const LabelSelectorRequirement = z
     ],
   });
 
+export const MAX_MATCH_LABELS = 64;
+
 export const LabelSelector = z
   .object({
     matchLabels: z
       .record(z.string().max(317), z.string().max(63))
-      .meta({ maxProperties: 64 })
+      // maxProperties is the CRD's; zod does not read it, so the refine says the same to validate.
+      .refine((labels) => Object.keys(labels).length <= MAX_MATCH_LABELS, {
+        error: (iss) =>
+          `${Object.keys(iss.input as object).length} labels; a selector holds at most ${MAX_MATCH_LABELS}`,
+      })
+      .meta({ maxProperties: MAX_MATCH_LABELS })
       .optional()
       .describe("Labels that must all match."),
     matchExpressions: z
@@ -85,9 +93,9 @@ export const PortRange = z
     ],
   });
 
-// A pattern rather than CEL's isCIDR(): CEL rules are charged per invocation, and a CIDR
-// nested in egress[].to[].ipBlock.except[] exceeds the CRD's cost budget. The pattern is
-// strict for IPv4 and checks IPv6 syntax loosely; the semantic validator checks both fully.
+// Syntax by pattern (strict for IPv4, loose for IPv6; the semantic validator checks both
+// fully), host bits by CEL below. With maxLength 64, cidr() on every CIDR, except[] entries
+// 16 × 32 × 16 deep included, stays within the CRD's cost budget (measured on v1.36).
 export const CIDR_PATTERN =
   /^((((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\/(3[0-2]|[12]?[0-9]))|([0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F.]{0,15}\/(12[0-8]|1[01][0-9]|[1-9]?[0-9]))$/;
 
@@ -96,6 +104,22 @@ export const Cidr = z
   .min(1)
   .max(64)
   .regex(CIDR_PATTERN, "must be a CIDR such as 10.0.0.0/8 or fd00::/8")
+  .refine((text) => hostBitsProblem(text) === undefined, {
+    error: (iss) => hostBitsProblem(String(iss.input)) ?? "has host bits set",
+  })
+  // Host bits set (10.1.2.3/8) is almost always a typo for one address or one network, and
+  // the two differ by 16 million addresses. zod's message names the network meant; the
+  // server's cannot (a messageExpression calling cidr() is over its cost budget by 100x, even
+  // on a lone field). isCIDR first: the pattern lets malformed IPv6 through to here.
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!isCIDR(self) || cidr(self) == cidr(self).masked()",
+        message:
+          "must not have host bits set: write the network address the prefix selects (10.0.0.0/8, not 10.1.2.3/8), or a /32 (/128) for one address",
+      },
+    ],
+  })
   .describe("An IPv4 or IPv6 CIDR, e.g. 10.0.0.0/8.");
 
 export const IPBlock = z
@@ -107,11 +131,102 @@ export const IPBlock = z
 
 export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$/;
 
+/** The longest duration a baseline may name: a year. Longer is a typo, not a plan. */
+export const MAX_DURATION_DAYS = 365;
+export const MAX_DURATION_MS = MAX_DURATION_DAYS * 86_400_000;
+
+const DURATION_EXPECTED =
+  "expected a duration such as 30s, 10m, 24h, 7d or 1h30m (numbers, each followed by ms, s, m, h or d)";
+
+/** Why `text` is not a duration a baseline accepts, or undefined when it is one. */
+export function durationProblem(text: string): string | undefined {
+  const ms = parseDuration(text);
+  if (ms === null) return DURATION_EXPECTED;
+  if (ms > MAX_DURATION_MS)
+    return `${text} is longer than ${MAX_DURATION_DAYS}d; expected a duration of at most ${MAX_DURATION_DAYS}d`;
+  return undefined;
+}
+
 export const Duration = z
   .string()
   .max(32)
-  .regex(DURATION_PATTERN)
-  .describe('A duration such as "30s", "10m", "24h" or "7d".');
+  .regex(DURATION_PATTERN, DURATION_EXPECTED)
+  // Only the bound: a text the pattern rejects has its problem already.
+  .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_MS, {
+    error: (iss) => durationProblem(String(iss.input)) ?? DURATION_EXPECTED,
+  })
+  .meta({
+    // The same sum as parseDuration, in CEL: each component (a number and a unit) found,
+    // converted to seconds, added up. findAll is bounded by maxLength, so the cost is small.
+    "x-kubernetes-validations": [
+      {
+        rule: `self.findAll('[0-9]+(\\\\.[0-9]+)?(ms|s|m|h|d)').map(c, double(c.find('^[0-9]+(\\\\.[0-9]+)?')) * (c.endsWith('ms') ? 0.001 : c.endsWith('s') ? 1.0 : c.endsWith('m') ? 60.0 : c.endsWith('h') ? 3600.0 : 86400.0)).sum() <= ${MAX_DURATION_DAYS * 86400}.0`,
+        message: `must be at most ${MAX_DURATION_DAYS}d`,
+      },
+    ],
+  })
+  .describe(`A duration such as "30s", "10m", "24h" or "7d"; at most ${MAX_DURATION_DAYS}d.`);
+
+/** Month lengths for RFC 3339 dates (February from the year). */
+function daysIn(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/**
+ * What is wrong with an RFC 3339 time, as a sentence that ends with what would be valid;
+ * undefined when nothing is. The schema's check is zod's ISO date-time (which is also the
+ * CRD's pattern and format), so this only explains: it is never the one that decides.
+ */
+export function rfc3339Problem(text: string): string | undefined {
+  const example = "2026-12-31T00:00:00Z";
+  const expected = (sample = example) =>
+    `expected an RFC 3339 time such as ${sample} (a date, T, a time with seconds, then Z or an offset such as +02:00)`;
+  const date = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (!date) return expected();
+  const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
+  if (month < 1 || month > 12) return `month ${date[2]} does not exist; ${expected()}`;
+  const days = daysIn(year, month);
+  if (day < 1 || day > days)
+    return `${date[0]} is not a date: ${MONTHS[month - 1]} ${year} has ${days} days; ${expected()}`;
+  const rest = text.slice(date[0].length);
+  if (rest === "") return `a date without a time; ${expected(`${date[0]}T00:00:00Z`)}`;
+  const time = /^T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/.exec(rest);
+  if (!time) return expected(`${date[0]}T00:00:00Z`);
+  if (Number(time[1]) > 23 || Number(time[2]) > 59 || Number(time[3]) > 59)
+    return `${rest.slice(1, 9)} is not a time of day; ${expected(`${date[0]}T00:00:00Z`)}`;
+  if (time[6] !== undefined && (Number(time[6]) > 23 || Number(time[7]) > 59))
+    return `${time[5]} is not a UTC offset; ${expected(`${date[0]}T00:00:00Z`)}`;
+  return undefined;
+}
+
+/**
+ * An RFC 3339 time with a zone: zod's ISO date-time, which knows month lengths and leap
+ * years. It becomes the CRD's `format: date-time` and `pattern`, so the API server accepts
+ * exactly what `socklens validate` accepts.
+ */
+export const Rfc3339Time = z.iso
+  .datetime({
+    offset: true,
+    error: (iss) =>
+      rfc3339Problem(String(iss.input)) ?? "expected an RFC 3339 time such as 2026-12-31T00:00:00Z",
+  })
+  .max(64);
 
 export const Condition = z
   .object({
@@ -123,6 +238,10 @@ export const Condition = z
     observedGeneration: z.number().int().min(0).optional(),
   })
   .describe("A metav1.Condition.");
+
+/** Kubernetes' object-name rules (apimachinery's IsDNS1123Subdomain and IsDNS1123Label). */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export const ObjectMeta = z
   .object({

@@ -4,10 +4,14 @@
  * crds/socklens.io_networkbaselines.yaml.
  */
 import { z } from "zod";
+import { parseIp } from "../../net/address.js";
+import { hostBitsProblem, parseCidr } from "../../net/cidr.js";
 import { TCP_STATES } from "../../net/states.js";
 import {
   API_VERSION,
   Condition,
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
   Duration,
   IPBlock,
   LabelSelector,
@@ -15,6 +19,7 @@ import {
   PortRange,
   PortValue,
   Protocol,
+  Rfc3339Time,
 } from "./common.js";
 
 export const KIND = "NetworkBaseline";
@@ -26,6 +31,8 @@ export const MAX_RULES = 16;
 export const MAX_EXCEPTIONS = 64;
 export const MAX_CONDITIONS = 16;
 export const MAX_LEARNED_PEERS = 256;
+export const MAX_PEERS_PER_RULE = 32;
+export const MAX_PORTS_PER_RULE = 16;
 
 export const Entity = z
   .enum(["world", "cluster", "host", "remote-node", "kube-apiserver"])
@@ -58,10 +65,14 @@ export const Peer = z
 
 export const EgressRule = z
   .object({
-    to: z.array(Peer).max(32).optional().describe("Allowed destinations; absent or empty allows any."),
+    to: z
+      .array(Peer)
+      .max(MAX_PEERS_PER_RULE)
+      .optional()
+      .describe("Allowed destinations; absent or empty allows any."),
     ports: z
       .array(PortRange)
-      .max(16)
+      .max(MAX_PORTS_PER_RULE)
       .optional()
       .describe("Allowed destination ports; absent or empty allows any."),
   })
@@ -69,10 +80,14 @@ export const EgressRule = z
 
 export const IngressRule = z
   .object({
-    from: z.array(Peer).max(32).optional().describe("Allowed clients; absent or empty allows any."),
+    from: z
+      .array(Peer)
+      .max(MAX_PEERS_PER_RULE)
+      .optional()
+      .describe("Allowed clients; absent or empty allows any."),
     ports: z
       .array(PortRange)
-      .max(16)
+      .max(MAX_PORTS_PER_RULE)
       .optional()
       .describe("Our ports they may connect to; absent or empty allows any."),
   })
@@ -115,8 +130,9 @@ export const TCP_STATE_NAMES = TCP_STATES.slice(1, 12) as readonly Exclude<
 
 export const Thresholds = z
   .object({
-    // An object with one optional field per state rather than a record: the CRD schema then
-    // rejects a misspelled state instead of ignoring it.
+    // An object with one optional field per state rather than a record: a misspelled state is
+    // an unknown field, which `socklens validate` names (with the state meant) and kubectl's
+    // strict field validation refuses, instead of a limit that silently never applies.
     tcpStates: z
       .object(
         Object.fromEntries(TCP_STATE_NAMES.map((s) => [s, z.number().int().min(0).optional()])) as Record<
@@ -124,7 +140,6 @@ export const Thresholds = z
           z.ZodOptional<z.ZodNumber>
         >,
       )
-      .strict()
       .optional()
       .describe("Most sockets per pod in each TCP state, e.g. {CLOSE_WAIT: 50}."),
     established: z.number().int().min(0).optional().describe("Most established TCP connections per pod."),
@@ -143,28 +158,50 @@ export const RULE_IDS = [
 ] as const;
 export const RuleId = z.enum(RULE_IDS);
 
+/**
+ * An exception's address is an IP or a CIDR without host bits: anything else never matches a
+ * finding, and an exception that silently does nothing is worse than none.
+ */
+function exceptionAddressProblem(text: string): string | undefined {
+  if (text.includes("/")) {
+    try {
+      parseCidr(text);
+    } catch (err) {
+      return `${(err as Error).message}; expected an IP address or a CIDR such as 203.0.113.9 or 203.0.113.0/24`;
+    }
+    return hostBitsProblem(text);
+  }
+  if (parseIp(text) && !text.includes("%")) return undefined;
+  return "expected an IP address or a CIDR such as 203.0.113.9 or 203.0.113.0/24";
+}
+
 export const BaselineException = z
   .object({
     rule: RuleId.describe("The rule whose findings this accepts."),
     address: z
       .string()
       .max(64)
+      .refine((text) => exceptionAddressProblem(text) === undefined, {
+        error: (iss) => exceptionAddressProblem(String(iss.input)) ?? "not an address",
+      })
       .optional()
       .describe("Peer or bind address (or CIDR) the exception covers; absent: any."),
     port: z.number().int().min(0).max(65535).optional().describe("Port the exception covers; absent: any."),
     process: z.string().max(64).optional().describe("Process name the exception covers; absent: any."),
     reason: z.string().min(1).max(1024).describe("Why this finding is accepted (shown in output)."),
-    expires: z
-      .string()
-      .max(64)
-      .optional()
-      .describe("RFC 3339 time after which the exception no longer applies."),
+    expires: Rfc3339Time.optional().describe(
+      "RFC 3339 time after which the exception no longer applies, e.g. 2026-12-31T00:00:00Z.",
+    ),
   })
   .meta({
     "x-kubernetes-validations": [
       {
-        rule: "!has(self.expires) || self.expires.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}T')",
-        message: "expires must be an RFC 3339 time",
+        // An address that is neither an IP nor a CIDR never matches a finding: reject it
+        // instead of accepting an exception that silently does nothing.
+        rule: "!has(self.address) || (self.address.contains('/') ? isCIDR(self.address) && cidr(self.address) == cidr(self.address).masked() : isIP(self.address))",
+        fieldPath: ".address",
+        message:
+          "address must be an IP address or a CIDR without host bits set, e.g. 203.0.113.9 or 203.0.113.0/24",
       },
     ],
   })
@@ -240,10 +277,38 @@ export const NetworkBaselineStatus = z
   })
   .describe("Written by the operator.");
 
+/**
+ * A baseline's metadata: a name is required (files are checked and reported by it), and name
+ * and namespace follow the rules the API server applies to them, so `validate` refuses what
+ * `kubectl apply` would. Other ObjectMeta fields pass through (objects read from the server).
+ */
+export const BaselineMeta = ObjectMeta.extend({
+  name: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? "every NetworkBaseline needs a name, e.g. metadata: {name: web, namespace: shop}"
+          : undefined,
+    })
+    .max(253)
+    .regex(
+      DNS_SUBDOMAIN,
+      "expected a lowercase RFC 1123 name such as web or web.v2 (a-z, 0-9, '-' and '.', starting and ending with a letter or digit)",
+    ),
+  namespace: z
+    .string()
+    .max(63)
+    .regex(
+      DNS_LABEL,
+      "expected a lowercase RFC 1123 label such as shop (a-z, 0-9 and '-', starting and ending with a letter or digit)",
+    )
+    .optional(),
+});
+
 export const NetworkBaseline = z.object({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(KIND),
-  metadata: ObjectMeta,
+  metadata: BaselineMeta,
   spec: NetworkBaselineSpec,
   status: NetworkBaselineStatus.optional(),
 });

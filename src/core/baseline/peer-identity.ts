@@ -4,6 +4,7 @@
  * learned baseline written from identities survives rollouts, restarts and scale-outs; one
  * written from pod IPs floods on the next rollout (docs/adr/0008-identity-learning.md).
  */
+import { MAX_MATCH_LABELS } from "../../api/v1alpha1/common.js";
 import type { Peer } from "../../api/v1alpha1/networkbaseline.js";
 import type { IdentityResolver } from "./types.js";
 
@@ -26,7 +27,9 @@ export function identifyPeer(address: string, r: IdentityResolver): PeerIdentity
   const info = r.peer?.(address);
   if (info?.kind === "service") return { kind: "service", namespace: info.namespace, name: info.name };
   if (info?.kind === "node") return { kind: "entity", entity: "remote-node" };
-  if (info?.kind === "pod" && info.selector && Object.keys(info.selector).length > 0)
+  // A selector a baseline cannot hold (over the schema's label limit) is no identity either.
+  const labels = info?.kind === "pod" && info.selector ? Object.keys(info.selector).length : 0;
+  if (info?.kind === "pod" && info.selector && labels > 0 && labels <= MAX_MATCH_LABELS)
     return {
       kind: "workload",
       namespace: info.namespace,

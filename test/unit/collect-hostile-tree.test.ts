@@ -71,11 +71,15 @@ beforeAll(() => {
   fifo = join(root, "fifo");
   execFileSync("mkfifo", [fifo]);
   // Should a read block on a FIFO after all, this releases it (and the timing checks fail)
-  // instead of hanging the run.
-  release = spawn("sh", ["-c", `sleep ${GRACE_MS / 1000}; while :; do : > "$0"; done`, fifo], {
-    detached: true,
-    stdio: "ignore",
-  });
+  // instead of hanging the run; timeout(1) ends it should this process die without stopping it.
+  release = spawn(
+    "timeout",
+    ["120", "sh", "-c", `sleep ${GRACE_MS / 1000}; while :; do : > "$0"; done`, fifo],
+    {
+      detached: true,
+      stdio: "ignore",
+    },
+  );
   release.unref();
   build({
     ...proc("100", A, "web", {

@@ -313,9 +313,10 @@ async function exercise(): Promise<void> {
 function fifoRelease(patches: readonly Patch[]): ChildProcess | undefined {
   if (!patches.some((p) => "fifo" in p)) return undefined;
   // Every open for writing waits for a reader, then lets it read to the end at once.
+  // timeout(1): gone after a minute even if this process dies without stopping it.
   const child = spawn(
-    "sh",
-    ["-c", `sleep ${FIFO_GRACE_MS / 1000}; while :; do : > "$0"; done`, special.fifo],
+    "timeout",
+    ["60", "sh", "-c", `sleep ${FIFO_GRACE_MS / 1000}; while :; do : > "$0"; done`, special.fifo],
     {
       detached: true,
       stdio: "ignore",

@@ -113,6 +113,16 @@ describe("parseUnixTable: a name cannot forge a record", () => {
     expect(r.malformed).toMatchObject([{ file: "/proc/9/net/unix", line: 3 }]);
   });
 
+  it("a name longer than the kernel's 108 bytes is no record (found by the fuzz test)", () => {
+    const r = parseUnixTable(table(PATHLESS, `${LONG_NAME}${"/x".repeat(1 << 20)}`), "/proc/9/net/unix");
+    expect(r.records.map((s) => s.inode)).toEqual([37335]);
+    expect(r.malformed).toMatchObject([{ file: "/proc/9/net/unix", line: 3 }]);
+    const exact = `/${"y".repeat(107)}`;
+    expect(
+      parseUnixTable(table(PATHLESS, `${LONG_NAME.replace(/ \/run.*/, "")} ${exact}`)).records[1]?.path,
+    ).toBe(exact);
+  });
+
   it("a garbage line where no name can reach is malformed, as before", () => {
     const r = parseUnixTable(table(PATHLESS, "0000: 0002 garbage"), "/proc/9/net/unix");
     expect(r.malformed).toMatchObject([{ file: "/proc/9/net/unix", line: 3 }]);

@@ -76,6 +76,8 @@ function fields(line: string): Fields | null {
   // %lu, but an inode a JS number cannot hold exactly is no inode we can match or write.
   const inode = Number(g.inode);
   if (!Number.isSafeInteger(inode)) return null;
+  // No kernel prints a longer name; one of 2 MB padded every table row to its width.
+  if (path.length > UNIX_NAME_MAX) return null;
   return {
     num: g.num ?? "",
     flags: g.flags ?? "",

@@ -121,6 +121,25 @@ TcpExt: 0 6 7 9
     const r = parseCounterPairs("Tcp: A B C\nTcp: 1 2\n", "/proc/net/snmp");
     expect(r.malformed).toMatchObject([{ file: "/proc/net/snmp", line: 2 }]);
   });
+  // Found by test/unit/fuzz-proc.test.ts (test/fixtures/fuzz-crashers/*-group-*.json): a group
+  // named "constructor" wrote its counters onto Object, one named "__proto__" onto Object.prototype.
+  it("group and counter names never reach Object or Object.prototype", () => {
+    const objectKeys = Object.keys;
+    const r = parseCounterPairs(
+      "constructor: keys InMsgs\nconstructor: 1 2\n__proto__: polluted\n__proto__: 7\nTcp: __proto__ toString A\nTcp: 1 2 3\n",
+      "/proc/net/snmp",
+    );
+    expect(Object.keys).toBe(objectKeys);
+    expect(Object.hasOwn(Object, "InMsgs")).toBe(false);
+    expect(Object.hasOwn(Object.prototype, "polluted")).toBe(false);
+    const counters = r.records[0] as Record<string, Record<string, number>>;
+    expect(Object.getPrototypeOf(counters.Tcp)).toBe(Object.prototype);
+    expect(counters.Tcp).toEqual({ toString: 2, A: 3 });
+    expect(Object.hasOwn(counters, "constructor") && counters.constructor).toEqual({ keys: 1, InMsgs: 2 });
+    expect(r.malformed).toMatchObject([{ line: 3, reason: "group name __proto__" }]);
+    expect(keyCounters(counters)).toEqual({});
+  });
+
   it("never throw (property)", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (s) => {

@@ -207,10 +207,17 @@ export function parseCounterPairs(text: string, file = "snmp"): ParseResult<Prot
       });
       continue;
     }
-    const g: Record<string, number> = out[group] ?? {};
+    // Names are keys: only own properties are read, and "__proto__" is never written (a
+    // group of that name, or "constructor", would otherwise write into Object.prototype or
+    // Object itself, for the whole process).
+    if (group === "__proto__") {
+      malformed.push({ file, line: n + 1, text: header, reason: "group name __proto__" });
+      continue;
+    }
+    const g: Record<string, number> = Object.hasOwn(out, group) ? (out[group] as Record<string, number>) : {};
     names.forEach((name, i) => {
       const v = Number(nums[i]);
-      if (Number.isFinite(v)) g[name] = v;
+      if (Number.isFinite(v) && name !== "__proto__") g[name] = v;
     });
     out[group] = g;
   }

@@ -124,6 +124,20 @@ describe("parseInetTable: bad lines are counted, not thrown", () => {
       "port too long",
       "   0: 0100007F:1F9000 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1",
     ],
+    // Found by test/unit/fuzz-proc.test.ts: numbers no kernel prints, which became imprecise
+    // floats that the snapshot format rejects (test/fixtures/fuzz-crashers/*-digits.json).
+    [
+      "queues longer than %08X",
+      "   0: 0100007F:1F90 00000000:0000 0A 18446744073709551616:00000000 00:00000000 00000000 0 0 1 1",
+    ],
+    [
+      "uid beyond 2^53",
+      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 9007199254740993 0 1 1",
+    ],
+    [
+      "inode of 20 digits",
+      "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 99999999999999999999 1",
+    ],
   ])("%s", (_name, line) => {
     const r = parseInetTable(
       `${TCP_HEADER}\n${line}\n   1: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 7 1\n`,
@@ -139,6 +153,16 @@ describe("parseInetTable: bad lines are counted, not thrown", () => {
   it("a header-only file has no sockets and no errors", () => {
     expect(parseInetTable(`${TCP_HEADER}\n`, "tcp")).toEqual({ records: [], malformed: [] });
     expect(parseInetTable("", "tcp")).toEqual({ records: [], malformed: [] });
+  });
+
+  it("retransmits and timers longer than the kernel prints them are left out, the socket kept", () => {
+    const r = parseInetTable(
+      `${TCP_HEADER}\n   0: 0100007F:1F90 0100007F:9C40 01 00000000:00000000 01:${"F".repeat(300)} ${"F".repeat(20)} 0 0 9 1\n`,
+      "tcp",
+    );
+    expect(r.records[0]).toMatchObject({ inode: 9, state: "ESTABLISHED" });
+    expect(r.records[0]?.timer).toBeUndefined();
+    expect(r.records[0]?.retransmits).toBeUndefined();
   });
 
   it("an unknown state keeps the socket and names the code", () => {

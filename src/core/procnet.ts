@@ -58,8 +58,13 @@ function isHex(s: string): boolean {
   return true;
 }
 
+/**
+ * Numbers are checked against what the kernel prints and what a JS number holds exactly: a
+ * 20-digit "inode" would become an imprecise float that the snapshot format (integers)
+ * rejects, so socklens would write snapshots its own diff cannot read.
+ */
 function isDecimal(s: string): boolean {
-  if (s.length === 0) return false;
+  if (s.length === 0 || s.length > 15) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 48 || c > 57) return false;
@@ -170,12 +175,13 @@ export function parseInetTable(
     const uidText = f[7] as string;
     const inodeText = f[9] as string;
     if (!isDecimal(inodeText) || !isDecimal(uidText)) {
-      bad(`uid or inode is not a decimal number: ${uidText} / ${inodeText}`);
+      bad(`uid or inode is not a decimal number of at most 15 digits: ${uidText} / ${inodeText}`);
       continue;
     }
     const tx = queues.slice(0, qc);
     const rx = queues.slice(qc + 1);
-    if (qc < 0 || tc < 0 || !isHex(tx) || !isHex(rx)) {
+    // %08X of 32-bit counters: at most 8 hex digits.
+    if (qc < 0 || tc < 0 || !isHex(tx) || !isHex(rx) || tx.length > 8 || rx.length > 8) {
       bad("tx_queue:rx_queue or tr:tm->when column is malformed");
       continue;
     }
@@ -197,11 +203,12 @@ export function parseInetTable(
     if (tr !== "00" && tr !== "0") {
       const kind = TIMERS[String(Number.parseInt(tr, 16))] ?? "unknown";
       const when = timer.slice(tc + 1);
-      if (kind !== "off" && isHex(when))
+      // %08lX of a long: at most 16 hex digits.
+      if (kind !== "off" && isHex(when) && when.length <= 16)
         record.timer = { kind, expiresInMs: Number.parseInt(when, 16) * MS_PER_CLOCK_TICK };
     }
     const retrans = f[6] as string;
-    if (isHex(retrans)) record.retransmits = Number.parseInt(retrans, 16);
+    if (isHex(retrans) && retrans.length <= 8) record.retransmits = Number.parseInt(retrans, 16);
     records.push(record);
   }
   return { records, malformed };

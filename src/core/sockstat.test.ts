@@ -39,6 +39,14 @@ describe("tableMayHaveSockets", () => {
     expect(tableMayHaveSockets("udp", parseSockstat("garbage"))).toBe(true);
   });
 
+  it("a line named __proto__ is no group and leaves the result's prototype alone", () => {
+    const c = parseSockstat("__proto__: TCP 5\nTCP: inuse 0 __proto__ 1 tw 0\n");
+    expect(Object.getPrototypeOf(c)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(c.TCP)).toBe(Object.prototype);
+    expect(c).toEqual({ TCP: { inuse: 0, tw: 0 } });
+    expect(tableMayHaveSockets("tcp", c)).toBe(false);
+  });
+
   it("never throws (property)", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (s) => void tableMayHaveSockets("tcp", parseSockstat(s))),

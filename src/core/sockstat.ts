@@ -25,9 +25,11 @@ export function parseSockstat(text: string): SockstatCounters {
     const group: Record<string, number> = {};
     for (let i = 0; i + 1 < words.length; i += 2) {
       const v = Number(words[i + 1]);
-      if (Number.isFinite(v)) group[words[i] as string] = v;
+      if (Number.isFinite(v) && words[i] !== "__proto__") group[words[i] as string] = v;
     }
-    out[line.slice(0, colon)] = group;
+    // "__proto__" as a key would replace the object's prototype instead of adding a group.
+    const name = line.slice(0, colon);
+    if (name !== "__proto__") out[name] = group;
   }
   return out;
 }

@@ -104,6 +104,25 @@ describe("parseUnixTable: a name cannot forge a record", () => {
     expect(r.records[0]?.path).toBe("/tmp/my dir/ sock ");
   });
 
+  it("an inode no JS number holds exactly is no record (found by the fuzz test)", () => {
+    const r = parseUnixTable(
+      table(PATHLESS, PATHLESS.replace("37335", "99999999999999999999")),
+      "/proc/9/net/unix",
+    );
+    expect(r.records.map((s) => s.inode)).toEqual([37335]);
+    expect(r.malformed).toMatchObject([{ file: "/proc/9/net/unix", line: 3 }]);
+  });
+
+  it("a name longer than the kernel's 108 bytes is no record (found by the fuzz test)", () => {
+    const r = parseUnixTable(table(PATHLESS, `${LONG_NAME}${"/x".repeat(1 << 20)}`), "/proc/9/net/unix");
+    expect(r.records.map((s) => s.inode)).toEqual([37335]);
+    expect(r.malformed).toMatchObject([{ file: "/proc/9/net/unix", line: 3 }]);
+    const exact = `/${"y".repeat(107)}`;
+    expect(
+      parseUnixTable(table(PATHLESS, `${LONG_NAME.replace(/ \/run.*/, "")} ${exact}`)).records[1]?.path,
+    ).toBe(exact);
+  });
+
   it("a garbage line where no name can reach is malformed, as before", () => {
     const r = parseUnixTable(table(PATHLESS, "0000: 0002 garbage"), "/proc/9/net/unix");
     expect(r.malformed).toMatchObject([{ file: "/proc/9/net/unix", line: 3 }]);

@@ -73,12 +73,17 @@ function fields(line: string): Fields | null {
   const g = exact ? k : LENIENT.exec(line)?.groups;
   if (!g) return null;
   const path = g.path ?? "";
+  // %lu, but an inode a JS number cannot hold exactly is no inode we can match or write.
+  const inode = Number(g.inode);
+  if (!Number.isSafeInteger(inode)) return null;
+  // No kernel prints a longer name; one of 2 MB padded every table row to its width.
+  if (path.length > UNIX_NAME_MAX) return null;
   return {
     num: g.num ?? "",
     flags: g.flags ?? "",
     type: g.type ?? "",
     st: g.st ?? "",
-    inode: Number(g.inode),
+    inode,
     path: exact ? path : path.trim(),
     exact,
   };

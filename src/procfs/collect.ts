@@ -8,8 +8,7 @@
  *    pool while this thread walks every process's fd table synchronously.
  * 3. Join socket inodes to the processes holding them, then to container/pod identity.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseCgroupFile } from "../core/cgroup.js";
 import {
@@ -30,6 +29,7 @@ import {
   type ScanDiagnostics,
 } from "./diagnostics.js";
 import type { ProcPaths } from "./paths.js";
+import { processName, readProcFile, readProcFileSync } from "./read.js";
 import { type NamespaceTables, settleUnixNames } from "./unixcheck.js";
 import { UserNames } from "./users.js";
 
@@ -91,7 +91,7 @@ async function readNetFile(
   for (const pid of pids) {
     const file = join(root, String(pid), "net", name);
     try {
-      return { pid, file, text: await readFile(file, encoding) };
+      return { pid, file, text: await readProcFile(file, encoding) };
     } catch (err) {
       const kind = noteFailure(diag, file, err);
       if (kind === "denied") return null;
@@ -212,8 +212,10 @@ export function enumerateProcesses(
   for (const entry of entries) {
     const c = entry.charCodeAt(0);
     if (c < 48 || c > 57) continue;
+    // A pid as the kernel names its directory: "1e3", "0x10" or "00100" would be read as
+    // another pid's directory below (fd/, comm), and 20 digits are no exact JS number.
     const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
+    if (!Number.isSafeInteger(pid) || String(pid) !== entry) continue;
     diag.processesSeen++;
     let link: string;
     const nsLink = join(root, entry, "ns", "net");
@@ -226,6 +228,7 @@ export function enumerateProcesses(
     const m = NS_LINK.exec(link);
     if (!m) continue;
     const netns = Number(m[1]);
+    if (!Number.isSafeInteger(netns)) continue;
     if (only && !only.has(netns)) continue;
     procs.push({ pid, netns });
     const list = pidsByNetns.get(netns);
@@ -279,7 +282,7 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
       // "socket:[12345]": anything else (files, pipes, anon inodes) is not ours.
       if (!target.startsWith("socket:[")) continue;
       const inode = Number(target.slice(8, -1));
-      if (!Number.isInteger(inode)) continue;
+      if (!Number.isSafeInteger(inode)) continue;
       const prev = holders.get(inode);
       if (prev === undefined) holders.set(inode, pid);
       else if (typeof prev === "number") {
@@ -356,7 +359,7 @@ function readProcessDetails(
     if (exited) return null;
     const file = join(dir, name);
     try {
-      return readFileSync(file, "utf8");
+      return readProcFileSync(file);
     } catch (err) {
       if (noteFailure(diag, file, err) === "gone") exited = true;
       return null;
@@ -369,11 +372,12 @@ function readProcessDetails(
   if (exited) return "gone";
   if (comm === null) return null;
   const d: ProcessDetails = {
-    process: comm.replace(/\n$/, ""),
+    process: processName(comm),
     cmdline: (cmdline ?? "").replace(/\0+$/, "").replaceAll("\0", " "),
   };
   const uidMatch = status === null ? null : /^Uid:\s+(\d+)/m.exec(status);
-  if (uidMatch) d.uid = Number(uidMatch[1]);
+  // A uid no JS number holds exactly is none (unix records take theirs from here).
+  if (uidMatch && Number.isSafeInteger(Number(uidMatch[1]))) d.uid = Number(uidMatch[1]);
   const { container, podUid } = parseCgroupFile(cgroup ?? "");
   // One object per process, shared by its sockets: records are read-only downstream.
   if (container) d.container = container;

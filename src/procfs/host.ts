@@ -1,11 +1,11 @@
 /** Facts about the host a snapshot records, read from the (possibly host-mounted) proc root. */
-import { readFileSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
+import { readProcFileSync } from "./read.js";
 
 function readTrimmed(file: string): string | undefined {
   try {
-    return readFileSync(file, "utf8").trim();
+    return readProcFileSync(file).trim();
   } catch {
     return undefined;
   }

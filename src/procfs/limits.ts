@@ -1,11 +1,11 @@
 /** A process's open-file limit (soft RLIMIT_NOFILE), from /proc/<pid>/limits. */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ProcPaths } from "./paths.js";
+import { readProcFileSync } from "./read.js";
 
 export function openFileLimit(paths: Pick<ProcPaths, "proc">, pid: number): number | undefined {
   try {
-    const text = readFileSync(join(paths.proc, String(pid), "limits"), "utf8");
+    const text = readProcFileSync(join(paths.proc, String(pid), "limits"));
     const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(text);
     return m && m[1] !== "unlimited" ? Number(m[1]) : undefined;
   } catch {

@@ -2,7 +2,6 @@
  * Interfaces, routes and protocol counters, per network namespace, read through one pid
  * of each namespace like the socket tables.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type InterfaceCounters,
@@ -19,6 +18,7 @@ import type { Malformed, ParseResult } from "../core/procnet.js";
 import { enumerateProcesses, readNamespaceNames } from "./collect.js";
 import { emptyDiagnostics, noteFailure, noteMalformed, type ScanDiagnostics } from "./diagnostics.js";
 import type { ProcPaths } from "./paths.js";
+import { readProcFile } from "./read.js";
 
 export interface NamespaceNetInfo {
   netns: number;
@@ -38,7 +38,7 @@ export interface NetInfoResult {
 
 async function readOptional(file: string, diag: ScanDiagnostics): Promise<string | null> {
   try {
-    return await readFile(file, "utf8");
+    return await readProcFile(file);
   } catch (err) {
     // Counted unless the process exited (then the caller tries another of the namespace).
     noteFailure(diag, file, err);

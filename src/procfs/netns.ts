@@ -1,7 +1,8 @@
 /** Network namespaces by name (`ip netns`) and the host's own: the CLI's --netns and default scope. */
-import { readFileSync, readlinkSync, statSync } from "node:fs";
+import { readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { ProcPaths } from "./paths.js";
+import { readProcFileSync } from "./read.js";
 
 /** The inode of a namespace named under runNetns, or undefined when there is none by that name. */
 export function netnsInodeByName(paths: Pick<ProcPaths, "runNetns">, name: string): number | undefined {
@@ -39,7 +40,7 @@ export function ownEphemeralRange(paths: Pick<ProcPaths, "proc">): {
   try {
     const m = /net:\[(\d+)\]/.exec(readlinkSync(`${paths.proc}/self/ns/net`));
     if (m) out.netns = Number(m[1]);
-    const [lo, hi] = readFileSync(`${paths.proc}/sys/net/ipv4/ip_local_port_range`, "utf8")
+    const [lo, hi] = readProcFileSync(`${paths.proc}/sys/net/ipv4/ip_local_port_range`)
       .trim()
       .split(/\s+/)
       .map(Number);

@@ -3,19 +3,20 @@
  * discovery-tool detector looks for. A separate, cheap walk (ns link, comm, cmdline, status)
  * run only by `watch` and the agent's memory; a process that exits mid-walk is skipped.
  */
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { parseCgroupFile } from "../core/cgroup.js";
 import type { ProcessSighting } from "../core/memory/tracker.js";
 import type { ProcPaths } from "./paths.js";
+import { processName, readProcFileSync } from "./read.js";
 
 const NS_LINK = /^net:\[(\d+)\]$/;
 
 function read(file: string): string | undefined {
   try {
-    return readFileSync(file, "utf8");
+    return readProcFileSync(file);
   } catch {
-    return undefined; // gone, denied, or not a file: this process is skipped or partial
+    return undefined; // gone, denied, or not a regular file: this process is skipped or partial
   }
 }
 
@@ -36,7 +37,8 @@ export function listProcesses(paths: Pick<ProcPaths, "proc">, netns?: ReadonlySe
   }
   const comms = new Map<number, string>();
   for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || !Number.isSafeInteger(Number(entry)) || String(Number(entry)) !== entry)
+      continue;
     const dir = join(paths.proc, entry);
     let link: string;
     try {
@@ -47,7 +49,9 @@ export function listProcesses(paths: Pick<ProcPaths, "proc">, netns?: ReadonlySe
     const m = NS_LINK.exec(link);
     if (!m) continue;
     const ns = Number(m[1]);
-    const comm = read(join(dir, "comm"))?.replace(/\n$/, "");
+    if (!Number.isSafeInteger(ns)) continue;
+    const raw = read(join(dir, "comm"));
+    const comm = raw === undefined ? undefined : processName(raw);
     if (comm === undefined) continue;
     const pid = Number(entry);
     comms.set(pid, comm);

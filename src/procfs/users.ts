@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readProcFileSync } from "./read.js";
 
 /** uid → user name from a passwd file, read lazily once. A missing file just means no names. */
 export class UserNames {
@@ -14,7 +14,7 @@ export class UserNames {
     const names = new Map<number, string>();
     let text = "";
     try {
-      text = readFileSync(this.passwdPath, "utf8");
+      text = readProcFileSync(this.passwdPath);
     } catch {
       return names;
     }

@@ -16,9 +16,10 @@ import type { ObservationWriter } from "../kube/observations.js";
 import type { ClusterWatcher } from "../kube/watcher.js";
 import type { Cidr } from "../net/cidr.js";
 import { collectSockets } from "../procfs/collect.js";
+import { FdCache } from "../procfs/fd-cache.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import type { ProcPaths } from "../procfs/paths.js";
-import { listProcesses } from "../procfs/processes.js";
+import { listProcesses, ProcessCache } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
 import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
 import { BaselineCache } from "./baselines.js";
@@ -66,6 +67,9 @@ export class Agent {
   readonly #users: UserNames;
   /** The memory across cycles (src/core/memory): beacons, growth, leaks, discovery tools. */
   readonly #tracker = new Tracker();
+  /** What the last scans learned from /proc that a scan need not re-read (src/procfs/fd-cache.ts). */
+  readonly #fdCache = new FdCache();
+  readonly #processCache = new ProcessCache();
   #active = new Set<string>();
   #windowStart: Date | undefined;
   /** What each observation last said and when it was written (change detection, heartbeat). */
@@ -88,7 +92,7 @@ export class Agent {
       };
     }
     const baselines = this.#baselines.update(this.d.watcher.baselines());
-    const scan = await collectSockets({ paths: this.d.paths, users: this.#users });
+    const scan = await collectSockets({ paths: this.d.paths, users: this.#users, fdCache: this.#fdCache });
     await this.d.watcher.resolvePeers(
       scan.sockets.filter((s) => s.protocol !== "unix" && s.remotePort !== 0).map((s) => s.remoteAddress),
     );
@@ -97,7 +101,10 @@ export class Agent {
     const fileLimits = fileLimitsOfBusyProcesses(this.d.paths, scan.sockets);
     // Processes say which network namespace is which pod's even when the pod holds no socket
     // at this instant (its pause container never does; a beacon mostly does not).
-    const processes = listProcesses(this.d.paths).map((p) => {
+    const processes = listProcesses(this.d.paths, undefined, {
+      known: scan.processes,
+      cache: this.#processCache,
+    }).map((p) => {
       const user = p.uid !== undefined ? this.#users.name(p.uid) : undefined;
       return user ? { ...p, user } : p;
     });

@@ -155,14 +155,18 @@ async function readNamespaceTables(
       else {
         // The kernel walks its hash tables while sockets come and go: one read can list a
         // socket twice (seen: up to 8 of ~40 rows). Counts must not double it.
-        const seen = new Set<string>();
+        // Inodes as numbers: a string key per socket was 40k allocations a scan.
+        const seen = new Set<number>();
+        const seenUnheld = new Set<string>();
         for (const s of parsed.records) {
-          const key =
-            s.inode !== 0
-              ? String(s.inode)
-              : `${s.localAddress}|${s.localPort}|${s.remoteAddress}|${s.remotePort}|${s.state}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
+          if (s.inode !== 0) {
+            if (seen.has(s.inode)) continue;
+            seen.add(s.inode);
+          } else {
+            const key = `${s.localAddress}|${s.localPort}|${s.remoteAddress}|${s.remotePort}|${s.state}`;
+            if (seenUnheld.has(key)) continue;
+            seenUnheld.add(key);
+          }
           sockets.push(s);
         }
       }

@@ -166,12 +166,11 @@ build_image() {
   log "built $IMAGE: $(podman image inspect --format '{{.Size}}' "$IMAGE") bytes"
 }
 
-# What the image is made of: the files the Dockerfile copies (and the Dockerfile itself).
+# What the image is made of: the contents of what the Dockerfile copies, and itself.
 source_key() {
   {
-    git ls-files -s Dockerfile .dockerignore package.json package-lock.json tsconfig.json \
-      tsconfig.build.json src bin crds 2>/dev/null
-    git diff HEAD -- Dockerfile package.json package-lock.json src bin crds 2>/dev/null
+    find Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.build.json \
+      src bin crds -type f -print0 | sort -z | xargs -0 sha256sum
     echo "$NODE_VERSION"
   } | sha256sum | cut -c1-16
 }
@@ -201,5 +200,9 @@ if [[ "${SOCKLENS_IMAGE_BASE:-standin}" != official ]]; then
   fi
 fi
 [[ "${1:-}" == --base-only ]] && exit 0
+if image_current && [[ "${SOCKLENS_IMAGE_REBUILD:-}" != 1 ]]; then
+  log "$IMAGE is current (label io.socklens.source=$(source_key)); SOCKLENS_IMAGE_REBUILD=1 rebuilds"
+  exit 0
+fi
 build_image
 log "done in $((SECONDS - started)) s: $IMAGE"

@@ -161,7 +161,8 @@ describe.skipIf(unavailable !== null)("the agent image on real containers as pod
 
   it("writes the Warning Event on the pod whose container holds the undeclared listener", async () => {
     const events = await admin.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
-    expect(events.items, report.stderr).toHaveLength(1);
+    const notes = events.items.map((x) => `${x.reason}: ${x.note}`).join("\n");
+    expect(events.items, notes).toHaveLength(1);
     const e = events.items[0];
     expect(e).toMatchObject({
       type: "Warning",

@@ -118,7 +118,7 @@ describe.skipIf(unavailable !== null)("the image with the chart's privileges", (
       for (const s of held) {
         expect(s.pid).toBe(w.pid);
         expect(s.container).toEqual({ id: w.id, runtime: "podman" });
-        expect(s.user).toBe("65532");
+        expect(s.uid).toBe(65532);
       }
     }
     // The agent's own netns is none of theirs: these were read across namespaces.

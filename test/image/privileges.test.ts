@@ -7,7 +7,7 @@
  * user is made non-root, to measure what each privilege is for. The measured table must
  * equal the one in docs/image.md (SOCKLENS_UPDATE_DOCS=1 rewrites it from this run).
  */
-import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Socket } from "../../src/core/socket.js";
@@ -31,8 +31,11 @@ interface Outcome {
 
 /** Can this test process (root, every capability, on the host) read that /proc link? */
 function rootCanRead(hostProcPath: string): boolean {
+  const path = hostProcPath.replace(/^\/host\/proc\//, "/proc/");
   try {
-    readlinkSync(hostProcPath.replace(/^\/host\/proc\//, "/proc/"));
+    if (lstatSync(path).isSymbolicLink()) readlinkSync(path);
+    else if (lstatSync(path).isDirectory()) readdirSync(path);
+    else readFileSync(path);
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ENOENT"; // gone since: not a denial

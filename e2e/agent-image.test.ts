@@ -23,11 +23,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { adminKubeConfig, createNamespace, uniqueName } from "../test/cluster/env.js";
 import { applyCrds, repoCrds, runningPod } from "../test/cluster/kube.js";
 import { agentDaemonSet, agentSpec, helmTemplate } from "../test/image/chart.js";
+import { removeCgroupTree } from "../test/image/podman.js";
 import { AGENT_IMAGE } from "./global-setup.js";
 
 const e2e = inject("e2e");
 const skip = e2e.skip ?? e2e.agentSkip;
 const root = new URL("..", import.meta.url).pathname;
+/** The kubelet-shaped cgroups go below a test-named root, removed afterwards. */
+const CGROUP_ROOT = `sltest-e2e-${process.pid}`;
 
 /** GenericContainer with the host settings testcontainers has no builder method for. */
 class HostContainer extends GenericContainer {
@@ -87,7 +90,7 @@ describe.skipIf(skip !== undefined)("the agent image through testcontainers", ()
       },
     });
     workload = await new HostContainer(AGENT_IMAGE)
-      .withHost({ CgroupParent: `/kubepods/besteffort/pod${web.metadata?.uid}` })
+      .withHost({ CgroupParent: `/${CGROUP_ROOT}/kubepods/besteffort/pod${web.metadata?.uid}` })
       .withName(uniqueName(`sltest-e2e-${process.pid}-web`))
       .withNetworkMode("none")
       .withEntrypoint(["node"])
@@ -138,6 +141,7 @@ describe.skipIf(skip !== undefined)("the agent image through testcontainers", ()
 
   afterAll(async () => {
     await workload?.stop({ remove: true }).catch(() => {});
+    removeCgroupTree(CGROUP_ROOT);
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (node)
       await admin

@@ -6,6 +6,8 @@
  * the host is touched.
  */
 import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -94,12 +96,23 @@ export class Podman {
     }
   }
 
-  /** Removes every container this instance created (and only those). */
+  /**
+   * A kubelet-shaped cgroup parent for a pod (the cgroupfs driver's
+   * /kubepods/besteffort/pod<uid>), under a root named with the test prefix, as a nested
+   * kubelet's (kind, k3s in Docker) is under its container's: podman creates it and leaves
+   * it behind, `cleanup()` removes it.
+   */
+  podCgroupParent(podUid: string): string {
+    return `/${PREFIX}/kubepods/besteffort/pod${podUid}`;
+  }
+
+  /** Removes every container this instance created (and only those), then the cgroups. */
   cleanup(): void {
     for (const name of this.#names.reverse()) {
       spawnSync("podman", ["rm", "--force", "--time", "2", "--ignore", name], { stdio: "ignore" });
     }
     this.#names = [];
+    removeCgroupTree(PREFIX);
   }
 }
 
@@ -150,4 +163,31 @@ export async function startWorkload(
   }
   const info = await podman.inspect<{ State: { Pid: number } }>(name);
   return { name, id, pid: info.State.Pid };
+}
+
+/** rmdir /<name> and everything below it in every cgroup hierarchy (v1 and v2). */
+export function removeCgroupTree(name: string): void {
+  const rm = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rm(join(dir, e.name));
+    try {
+      rmdirSync(dir);
+    } catch {
+      // a process is still inside (its container is going away): nothing else to do
+    }
+  };
+  let hierarchies: string[];
+  try {
+    hierarchies = readdirSync("/sys/fs/cgroup");
+  } catch {
+    return;
+  }
+  const roots = [join("/sys/fs/cgroup", name), ...hierarchies.map((h) => join("/sys/fs/cgroup", h, name))];
+  // conmon leaves its cgroup a moment after `podman rm` returns: retry for up to 10 s.
+  for (let i = 0; i < 50; i++) {
+    const left = roots.filter((r) => existsSync(r));
+    if (left.length === 0) return;
+    for (const root of left) rm(root);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+  process.stderr.write(`[image] could not remove the cgroups /${name}: a process is still inside\n`);
 }

@@ -1,6 +1,7 @@
 /**
  * Real containers as pods: workload containers started by podman + runc under a
- * kubelet-shaped cgroup parent (/kubepods/besteffort/pod<uid>, the cgroupfs driver's shape),
+ * kubelet-shaped cgroup parent (…/kubepods/besteffort/pod<uid>, the cgroupfs driver's shape,
+ * below a test-named root as a nested kubelet's is),
  * matching Pod objects in the real API server of the harness, and the agent image run with
  * the chart's DaemonSet privileges (./chart.ts) and the chart's own ServiceAccount, through
  * the in-cluster config (a pod-bound token mounted where a kubelet puts it). The agent must
@@ -93,10 +94,10 @@ describe.skipIf(unavailable !== null)("the agent image on real containers as pod
       },
     });
     // The container the kubelet would have made for that pod: its own netns from the
-    // runtime, in the pod's cgroup (cgroupfs driver: /kubepods/<qos>/pod<uid>/<runtime>-<id>).
+    // runtime, in the pod's cgroup (cgroupfs driver: …/kubepods/<qos>/pod<uid>/<runtime>-<id>).
     container = await startWorkload(podman, "web", {
       listen: [18090, 18091],
-      cgroupParent: `/kubepods/besteffort/pod${web.metadata?.uid}`,
+      cgroupParent: podman.podCgroupParent(web.metadata?.uid ?? ""),
     });
 
     // The agent's own pod on that node, and the token a kubelet would mount for it.

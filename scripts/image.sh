@@ -54,9 +54,12 @@ need_tools() {
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
   log "apt-get install ${missing[*]}"
   apt-get update -qq
-  # uidmap, fuse-overlayfs, slirp4netns: what podman recommends and needs for its networks.
+  # Without recommends (crun among them, which this VM's hybrid cgroups refuse); the rest is
+  # what podman needs for its networks (netavark; the tests use none and host, buildah's
+  # RUN steps the default bridge for npm ci) — the set the tests were written against.
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" uidmap slirp4netns containernetworking-plugins iptables >/dev/null
+    "${missing[@]}" uidmap slirp4netns fuse-overlayfs netavark aardvark-dns \
+    containernetworking-plugins iptables >/dev/null
 }
 
 # The stand-in's identity: everything it is built from. A different key, a new stand-in.
@@ -73,7 +76,8 @@ standin_current() {
 # A minimal Debian rootfs, as debian:<suite>-slim is made: debootstrap --variant=minbase,
 # then without docs, man pages and locales, and with dpkg told to keep them out.
 debian_rootfs() {
-  local tarball="$CACHE/debian-$SUITE-minbase-$(uname -m).tar"
+  local tarball
+  tarball="$CACHE/debian-$SUITE-minbase-$(uname -m).tar"
   if [[ -s "$tarball" ]]; then
     echo "$tarball"
     return 0

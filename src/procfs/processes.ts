@@ -22,7 +22,12 @@ function read(file: string): string | undefined {
 
 export interface ProcessInNetns extends ProcessSighting {
   netns: number;
-  /** The Kubernetes pod the process's cgroup names (kubepods path), if any. */
+  /**
+   * The Kubernetes pod of the container the process's cgroup names (kubepods path), if any.
+   * A process in the pod's cgroup but in no container of it (CRI-O's conmon with
+   * conmon_cgroup = "pod", podman's conmon under --cgroup-parent) has none: it lives in the
+   * host's network namespace, which must not become the pod's.
+   */
   podUid?: string;
 }
 
@@ -96,8 +101,8 @@ export function listProcesses(
       cmdline: (read(join(dir, "cmdline")) ?? "").slice(0, 4096).replace(/\0+$/, ""),
     };
     if (ppid !== undefined) p.ppid = Number(ppid);
-    const podUid = parseCgroupFile(read(join(dir, "cgroup")) ?? "").podUid;
-    if (podUid) p.podUid = podUid;
+    const identity = parseCgroupFile(read(join(dir, "cgroup")) ?? "");
+    if (identity.podUid && identity.container) p.podUid = identity.podUid;
     if (uid !== undefined) p.uid = Number(uid);
     cache?.set(pid, p);
     out.push(p);

@@ -73,11 +73,9 @@ export function buildCrd(o: CrdOptions): JsonSchema {
     description:
       "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
   };
-  props.metadata = {
-    type: "object",
-    description:
-      "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
-  };
+  // metadata may say nothing but its type (the API server refuses a description there) and
+  // `kubectl explain` shows ObjectMeta's own.
+  props.metadata = { type: "object" };
   json.required = ((json.required as string[] | undefined) ?? []).filter(
     (r) => !["apiVersion", "kind", "metadata"].includes(r),
   );

@@ -108,9 +108,9 @@ describe("CRD objects", () => {
 function undescribed(node: Node, path: string, out: string[]): void {
   if (typeof node.description !== "string" || node.description.trim() === "") out.push(path || "(the kind)");
   const visit = (child: Node, at: string) => {
+    // A CRD's metadata may carry nothing but its type (the API server says so); kubectl
+    // explain shows ObjectMeta's description for it.
     for (const [k, v] of Object.entries((child.properties as Record<string, Node>) ?? {}))
-      // A CRD's metadata may carry nothing but its type (the API server says so); kubectl
-      // explain shows ObjectMeta's description for it.
       if (!(at === "" && k === "metadata")) undescribed(v, `${at}.${k}`, out);
     if (child.items) visit(child.items as Node, `${at}[]`);
     if (typeof child.additionalProperties === "object") visit(child.additionalProperties as Node, `${at}{}`);
@@ -119,11 +119,17 @@ function undescribed(node: Node, path: string, out: string[]): void {
 }
 
 describe("descriptions, for kubectl explain", () => {
-  it.each(Object.entries(renderCrdFiles()))("%s: metadata is only {type: object}, as the API server requires", (_file, text) => {
-    const [version] = ((parse(text) as Node).spec as Node).versions as Node[];
-    const props = (((version as Node).schema as Node).openAPIV3Schema as Node).properties as Record<string, Node>;
-    expect(props.metadata).toEqual({ type: "object" });
-  });
+  it.each(Object.entries(renderCrdFiles()))(
+    "%s: metadata is only {type: object}, as the API server requires",
+    (_file, text) => {
+      const [version] = ((parse(text) as Node).spec as Node).versions as Node[];
+      const props = (((version as Node).schema as Node).openAPIV3Schema as Node).properties as Record<
+        string,
+        Node
+      >;
+      expect(props.metadata).toEqual({ type: "object" });
+    },
+  );
 
   it.each(Object.entries(renderCrdFiles()))("%s describes the kind and every field", (_file, text) => {
     const crd = parse(text) as Node;

@@ -309,13 +309,11 @@ describe("on a fresh cluster", () => {
         await kc
           .makeApiClient(CustomObjectsApi)
           .listClusterCustomObject({ group: "socklens.io", version: "v1alpha1", plural: "networkbaselines" });
-        await kc
-          .makeApiClient(CustomObjectsApi)
-          .listClusterCustomObject({
-            group: "socklens.io",
-            version: "v1alpha1",
-            plural: "networkobservations",
-          });
+        await kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({
+          group: "socklens.io",
+          version: "v1alpha1",
+          plural: "networkobservations",
+        });
         return true;
       },
       { timeoutMs: 30_000 },

@@ -5,7 +5,13 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export type ToolName = "kube-apiserver" | "etcd" | "helm" | "otelcol" | "kube-controller-manager" | "helm-docs";
+export type ToolName =
+  | "kube-apiserver"
+  | "etcd"
+  | "helm"
+  | "otelcol"
+  | "kube-controller-manager"
+  | "helm-docs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const buildScript = join(here, "build-tools.sh");

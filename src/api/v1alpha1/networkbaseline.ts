@@ -264,19 +264,17 @@ export const NetworkBaselineSpec = z
   })
   .describe("What is normal for the selected pods.");
 
-export const LearnedPeer = z
-  .object({
-    address: z.string().describe("A peer address seen (an example when the peer is an identity)."),
-    peer: Peer.optional().describe(
-      "Who the peer is, as a baseline names it: a workload's podSelector, a Service, an entity; absent when only the address is known.",
-    ),
-    identity: z.string().max(256).optional().describe('For people: "deployment shop/db", "service shop/db".'),
-    port: z.number().int().describe("Egress: the remote port; ingress: our port."),
-    protocol: Protocol,
-    firstSeen: z.string().optional().describe("RFC 3339 time the peer was first seen."),
-    lastSeen: z.string().optional().describe("RFC 3339 time the peer was last seen."),
-  })
-  .describe("A peer Learn mode saw, with the port and protocol used.");
+export const LearnedPeer = z.object({
+  address: z.string().describe("A peer address seen (an example when the peer is an identity)."),
+  peer: Peer.optional().describe(
+    "Who the peer is, as a baseline names it: a workload's podSelector, a Service, an entity; absent when only the address is known.",
+  ),
+  identity: z.string().max(256).optional().describe('For people: "deployment shop/db", "service shop/db".'),
+  port: z.number().int().describe("Egress: the remote port; ingress: our port."),
+  protocol: Protocol,
+  firstSeen: z.string().optional().describe("RFC 3339 time the peer was first seen."),
+  lastSeen: z.string().optional().describe("RFC 3339 time the peer was last seen."),
+});
 
 export const NetworkBaselineStatus = z
   .object({

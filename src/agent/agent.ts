@@ -198,16 +198,24 @@ export class Agent {
         );
         // Written when what it says changed (timestamps and counts aside), else as a heartbeat:
         // 500 nodes × 20 baselines writing every 30 s would be ~330 writes/s forever.
-        const key = `${b.namespace}/${spec.baseline}`;
+        // The uid is part of the key: a baseline created again under the same name is a new
+        // owner, and its observation (garbage-collected with the old one) is written at once.
+        const key = `${b.namespace}/${spec.baseline}/${b.source.metadata.uid ?? ""}`;
         const content = observationContent(spec);
         const last = this.#written.get(key);
         if (last && last.content === content && now.getTime() - last.at < heartbeat) continue;
         writes.push(
-          writer.write(b.namespace, spec).then((ok) => {
+          writer.write(b.namespace, spec, ownerOf(b.source.metadata)).then((ok) => {
             if (ok) this.#written.set(key, { content, at: now.getTime() });
           }),
         );
       }
+      // Forget baselines that are gone (or were replaced under their name): the map stays the
+      // size of the cluster's baselines, not of every baseline the agent ever saw.
+      const live = new Set(
+        baselines.map((b) => `${b.namespace}/${b.source.metadata.name}/${b.source.metadata.uid ?? ""}`),
+      );
+      for (const key of this.#written.keys()) if (!live.has(key)) this.#written.delete(key);
       this.#windowStart = now;
     }
     await Promise.all(writes);
@@ -239,6 +247,11 @@ export class Agent {
       await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
     }
   }
+}
+
+/** The baseline as an observation's owner; none when it has no uid (not read from a server). */
+function ownerOf(meta: { name?: string | undefined; uid?: string | undefined }) {
+  return meta.name && meta.uid ? { name: meta.name, uid: meta.uid } : undefined;
 }
 
 /** The agent re-writes an unchanged observation this often; the operator's staleness is 3× this. */

@@ -18,12 +18,20 @@ export class BaselineCache {
       const meta =
         (
           raw as {
-            metadata?: { namespace?: string; name?: string; generation?: number; resourceVersion?: string };
+            metadata?: {
+              namespace?: string;
+              name?: string;
+              uid?: string;
+              generation?: number;
+              resourceVersion?: string;
+            };
           }
         ).metadata ?? {};
       const id = `${meta.namespace}/${meta.name}`;
-      // generation moves only with the spec; a status write must not recompile or re-log.
-      const version = String(meta.generation ?? meta.resourceVersion ?? "");
+      // generation moves only with the spec; a status write must not recompile or re-log. The
+      // uid tells a baseline deleted and created again (generation 1 both times) from the
+      // old one: its observations are owned by, and garbage-collected with, the old uid.
+      const version = `${meta.uid ?? ""}/${meta.generation ?? meta.resourceVersion ?? ""}`;
       seen.add(id);
       let entry = this.#compiled.get(id);
       if (!entry || entry.version !== version) {

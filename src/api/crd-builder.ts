@@ -62,8 +62,19 @@ export function buildCrd(o: CrdOptions): JsonSchema {
   ) as JsonSchema;
   const props = json.properties as JsonSchema;
   // apiVersion/kind/metadata are the API server's business: it validates them itself.
-  props.apiVersion = { type: "string" };
-  props.kind = { type: "string" };
+  // Described as Kubernetes describes them in every built-in type, so `kubectl explain` reads the same.
+  props.apiVersion = {
+    type: "string",
+    description:
+      "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+  };
+  props.kind = {
+    type: "string",
+    description:
+      "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+  };
+  // metadata may say nothing but its type (the API server refuses a description there) and
+  // `kubectl explain` shows ObjectMeta's own.
   props.metadata = { type: "object" };
   json.required = ((json.required as string[] | undefined) ?? []).filter(
     (r) => !["apiVersion", "kind", "metadata"].includes(r),

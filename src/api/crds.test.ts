@@ -73,9 +73,22 @@ describe("CRD objects", () => {
     });
     const [version] = spec.versions as Node[];
     expect(version?.subresources).toEqual({ status: {} });
-    expect(
-      ((version as Node).additionalPrinterColumns as { name: string }[]).map((c) => c.name.toUpperCase()),
-    ).toEqual(["MODE", "PODS", "VIOLATIONS", "LAST-VIOLATION", "READY", "AGE"]);
+    const columns = (version as Node).additionalPrinterColumns as { name: string; priority?: number }[];
+    expect(columns.filter((c) => !c.priority).map((c) => c.name.toUpperCase())).toEqual([
+      "MODE",
+      "PODS",
+      "VIOLATIONS",
+      "LAST-VIOLATION",
+      "READY",
+      "AGE",
+    ]);
+    // `kubectl get nbl -o wide` adds the priority-1 columns after those.
+    expect(columns.filter((c) => c.priority === 1).map((c) => c.name.toUpperCase())).toEqual([
+      "LEARNING",
+      "VIOLATING",
+      "GENERATION",
+      "OBSERVED-GENERATION",
+    ]);
   });
 
   it("carries CEL rules where they give a better error than a webhook", () => {
@@ -84,6 +97,62 @@ describe("CRD objects", () => {
     expect(text).toContain("pattern: ^((((25[0-5]");
     expect(text).toContain("self.endPort >= self.port");
     expect(text).toContain("a peer is exactly one of");
+  });
+});
+
+/**
+ * Fields without a description: `kubectl explain` shows `<empty>` for them. Every field (a
+ * property) and the object itself must say what it is; list items and map values are
+ * explained by the field that holds them.
+ */
+function undescribed(node: Node, path: string, out: string[]): void {
+  if (typeof node.description !== "string" || node.description.trim() === "") out.push(path || "(the kind)");
+  const visit = (child: Node, at: string) => {
+    // A CRD's metadata may carry nothing but its type (the API server says so); kubectl
+    // explain shows ObjectMeta's description for it.
+    for (const [k, v] of Object.entries((child.properties as Record<string, Node>) ?? {}))
+      if (!(at === "" && k === "metadata")) undescribed(v, `${at}.${k}`, out);
+    if (child.items) visit(child.items as Node, `${at}[]`);
+    if (typeof child.additionalProperties === "object") visit(child.additionalProperties as Node, `${at}{}`);
+  };
+  visit(node, path);
+}
+
+describe("descriptions, for kubectl explain", () => {
+  it.each(Object.entries(renderCrdFiles()))(
+    "%s: metadata is only {type: object}, as the API server requires",
+    (_file, text) => {
+      const [version] = ((parse(text) as Node).spec as Node).versions as Node[];
+      const props = (((version as Node).schema as Node).openAPIV3Schema as Node).properties as Record<
+        string,
+        Node
+      >;
+      expect(props.metadata).toEqual({ type: "object" });
+    },
+  );
+
+  it.each(Object.entries(renderCrdFiles()))("%s describes the kind and every field", (_file, text) => {
+    const crd = parse(text) as Node;
+    const [version] = (crd.spec as Node).versions as Node[];
+    const schema = ((version as Node).schema as Node).openAPIV3Schema as Node;
+    const out: string[] = [];
+    undescribed(schema, "", out);
+    expect(out).toEqual([]);
+    // The walk reaches deep fields (a selector inside a learned peer), not just the top.
+    expect(text).toContain("The Service's namespace; absent: the baseline's.");
+  });
+
+  it("the walk finds a field without a description (so the test above can fail)", () => {
+    const out: string[] = [];
+    undescribed(
+      {
+        description: "x",
+        properties: { a: { description: "a", items: { properties: { b: { type: "string" } } } } },
+      },
+      "",
+      out,
+    );
+    expect(out).toEqual([".a[].b"]);
   });
 });
 

@@ -15,11 +15,46 @@ export const CRDS = {
     statusSubresource: true,
     printerColumns: [
       { name: "Mode", type: "string", jsonPath: ".spec.mode" },
-      { name: "Pods", type: "integer", jsonPath: ".status.matchedPods" },
+      {
+        name: "Pods",
+        type: "integer",
+        jsonPath: ".status.matchedPods",
+        description: "Pods the podSelector matches, on every node that reported.",
+      },
       { name: "Violations", type: "integer", jsonPath: ".status.violations.total" },
       { name: "Last-Violation", type: "date", jsonPath: ".status.violations.lastTime" },
       { name: "Ready", type: "string", jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
       { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+      // -o wide (priority 1). Matched pods are the default view's Pods column already; the
+      // generation next to the observed one shows a status the operator has not caught up with.
+      {
+        name: "Learning",
+        type: "string",
+        jsonPath: '.status.conditions[?(@.type=="Learning")].status',
+        description: "True while Learn mode is recording.",
+        priority: 1,
+      },
+      {
+        name: "Violating",
+        type: "string",
+        jsonPath: '.status.conditions[?(@.type=="Violating")].status',
+        description: "True when an agent reported a violation in its last window.",
+        priority: 1,
+      },
+      {
+        name: "Generation",
+        type: "integer",
+        jsonPath: ".metadata.generation",
+        description: "The spec's generation.",
+        priority: 1,
+      },
+      {
+        name: "Observed-Generation",
+        type: "integer",
+        jsonPath: ".status.observedGeneration",
+        description: "The generation the operator last reconciled; behind Generation while it catches up.",
+        priority: 1,
+      },
     ],
   }),
   "socklens.io_networkobservations.yaml": buildCrd({

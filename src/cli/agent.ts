@@ -9,7 +9,7 @@ import type { CliIO } from "./io.js";
 import { parseMasks } from "./options.js";
 import { VERSION } from "./version.js";
 
-export const AGENT_HELP = `Usage: socklens agent [--node NAME] [--interval 15s] [--kubeconfig FILE] [--otlp-endpoint URL] [--once]
+export const AGENT_HELP = `Usage: socklens agent [--node NAME] [--interval 15s] [--kubeconfig FILE] [--otlp-endpoint URL] [--once] [--dry-run]
 
 Runs the node agent: every --interval it scans this node's sockets, attributes them to
 pods, evaluates them against the NetworkBaselines that select each pod, and reports
@@ -20,6 +20,8 @@ findings as Kubernetes Events (aggregated, rate limited) and OpenTelemetry metri
   --kubeconfig FILE      default: in-cluster config, KUBECONFIG, ~/.kube/config
   --otlp-endpoint URL    OTLP/HTTP base URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no OTel export)
   --once                 wait for the cluster view, scan once, print the report, exit
+  --dry-run              write nothing to the cluster: print each Event and NetworkObservation
+                         that would be written as a JSON line on stdout instead
   --sync-timeout DUR     with --once: how long to wait for the first list (default 30s)
   --mask CIDR[,…]        mask these addresses in Events, OTel and observations (also SOCKLENS_MASK)
 
@@ -36,6 +38,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
       context: { type: "string" },
       "otlp-endpoint": { type: "string" },
       once: { type: "boolean" },
+      "dry-run": { type: "boolean" },
       "sync-timeout": { type: "string", default: "30s" },
       mask: { type: "string", multiple: true },
     },
@@ -67,12 +70,36 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   const telemetry = endpoint
     ? new (await import("../telemetry/otel.js")).Telemetry({ endpoint, nodeName, version: VERSION })
     : undefined;
+  // --dry-run: the same Events (series and rate limit included) and observations, printed
+  // instead of written; reading the cluster is unchanged, so what is printed is what the
+  // agent would write from this node right now.
+  const dryRun = values["dry-run"] === true;
+  const print = (line: Record<string, unknown>) => io.out(`${JSON.stringify(line)}\n`);
   const recorder = new EventRecorder(kc, {
     controller: "socklens.io/agent",
     instance: `socklens-agent-${nodeName}`,
+    ...(dryRun
+      ? {
+          dryRun: (w) =>
+            w.verb === "create"
+              ? print({ dryRun: "create", object: w.event })
+              : print({
+                  dryRun: "patch",
+                  object: {
+                    apiVersion: "events.k8s.io/v1",
+                    kind: "Event",
+                    metadata: { name: w.name, namespace: w.namespace },
+                  },
+                  series: w.series,
+                }),
+        }
+      : {}),
   });
   // A rejected write (a 422 from a schema mismatch, a 403 from RBAC) is logged once per kind.
-  const observations = new ObservationWriter(kc, { log });
+  const observations = new ObservationWriter(kc, {
+    log,
+    ...(dryRun ? { dryRun: (object) => print({ dryRun: "apply", object }) } : {}),
+  });
   const agent = new Agent({
     nodeName,
     watcher,
@@ -89,6 +116,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     version: VERSION,
     interval: values.interval,
     otlp: endpoint ?? "off",
+    ...(dryRun ? { dryRun: "nothing is written to the cluster" } : {}),
     server: kc.getCurrentCluster()?.server,
   });
 
@@ -101,7 +129,9 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
           `no cluster view after ${values["sync-timeout"]}: ${JSON.stringify(watcher.status().filter((s) => !s.synced))}`,
         );
       const report = await agent.cycle();
-      io.out(`${JSON.stringify({ ...report, events: recorder.stats, observations: observations.stats })}\n`);
+      io.out(
+        `${JSON.stringify({ ...report, ...(dryRun ? { dryRun: true } : {}), events: recorder.stats, observations: observations.stats })}\n`,
+      );
       return EXIT_OK;
     }
     const controller = new AbortController();

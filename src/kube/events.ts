@@ -34,6 +34,16 @@ export interface RecorderOptions {
   /** How often a series count is written back (every repeat would be an API call per scan). */
   seriesUpdateMs?: number;
   now?: () => Date;
+  /**
+   * Dry run (`agent --dry-run`): what would be written goes here instead of the API server,
+   * through the same series and rate-limit logic: an Event to create (`create`), or a series
+   * count to patch onto one created earlier in this run (`series`).
+   */
+  dryRun?: (
+    write:
+      | { verb: "create"; event: Record<string, unknown> }
+      | { verb: "series"; name: string; namespace: string; series: Record<string, unknown> },
+  ) => void;
 }
 
 interface Series {
@@ -79,12 +89,15 @@ export class EventRecorder {
   readonly #api: EventsV1Api;
   readonly #series = new Map<string, Series>();
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  readonly #o: Required<RecorderOptions>;
+  readonly #o: Required<Omit<RecorderOptions, "dryRun">>;
+  readonly #dryRun: RecorderOptions["dryRun"];
   #seq = 0;
 
   constructor(kc: KubeConfig, options: RecorderOptions) {
     this.#api = kc.makeApiClient(EventsV1Api);
-    this.#o = { burst: 25, refillMs: 300_000, seriesUpdateMs: 60_000, now: () => new Date(), ...options };
+    const { dryRun, ...rest } = options;
+    this.#dryRun = dryRun;
+    this.#o = { burst: 25, refillMs: 300_000, seriesUpdateMs: 60_000, now: () => new Date(), ...rest };
   }
 
   #take(object: string): boolean {
@@ -106,17 +119,15 @@ export class EventRecorder {
       if (series) {
         series.count++;
         if (now.getTime() - series.lastWritten < this.#o.seriesUpdateMs) return;
-        await this.#api.patchNamespacedEvent({
-          name: series.name,
-          namespace: series.namespace,
-          body: [
-            {
-              op: "add",
-              path: "/series",
-              value: { count: series.count, lastObservedTime: new V1MicroTime(now.getTime()) },
-            },
-          ],
-        });
+        const value = { count: series.count, lastObservedTime: new V1MicroTime(now.getTime()) };
+        if (this.#dryRun)
+          this.#dryRun({ verb: "series", name: series.name, namespace: series.namespace, series: value });
+        else
+          await this.#api.patchNamespacedEvent({
+            name: series.name,
+            namespace: series.namespace,
+            body: [{ op: "add", path: "/series", value }],
+          });
         series.lastWritten = now.getTime();
         this.stats.seriesUpdates++;
         return;
@@ -125,23 +136,26 @@ export class EventRecorder {
         this.stats.dropped++;
         return;
       }
-      const created = await this.#api.createNamespacedEvent({
-        namespace: e.regarding.namespace,
-        body: {
-          // client-go's naming: <object>.<hex time>; generateName cannot end in "." (RFC 1123).
-          metadata: {
-            name: `${e.regarding.name}.${(now.getTime() * 1000 + (this.#seq++ % 1000)).toString(16)}`,
-          },
-          eventTime: new V1MicroTime(now.getTime()),
-          reportingController: this.#o.controller,
-          reportingInstance: this.#o.instance,
-          action: "Scan",
-          reason: e.reason,
-          type: e.type,
-          note: eventNote(e.note),
-          regarding: e.regarding,
+      const body = {
+        apiVersion: "events.k8s.io/v1",
+        kind: "Event",
+        // client-go's naming: <object>.<hex time>; generateName cannot end in "." (RFC 1123).
+        metadata: {
+          name: `${e.regarding.name}.${(now.getTime() * 1000 + (this.#seq++ % 1000)).toString(16)}`,
+          namespace: e.regarding.namespace,
         },
-      });
+        eventTime: new V1MicroTime(now.getTime()),
+        reportingController: this.#o.controller,
+        reportingInstance: this.#o.instance,
+        action: "Scan",
+        reason: e.reason,
+        type: e.type,
+        note: eventNote(e.note),
+        regarding: e.regarding,
+      };
+      let created: { metadata?: { name?: string } } = body;
+      if (this.#dryRun) this.#dryRun({ verb: "create", event: body });
+      else created = await this.#api.createNamespacedEvent({ namespace: e.regarding.namespace, body });
       this.#series.set(e.key, {
         name: created.metadata?.name as string,
         namespace: e.regarding.namespace,

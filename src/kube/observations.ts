@@ -4,6 +4,7 @@
  */
 import { type KubeConfig, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { API_VERSION, GROUP } from "../api/v1alpha1/common.js";
+import { KIND as BASELINE_KIND } from "../api/v1alpha1/networkbaseline.js";
 import { KIND } from "../api/v1alpha1/networkobservation.js";
 import type { ObservationSpec } from "../core/baseline/observation.js";
 import { observationName } from "../core/baseline/observation.js";
@@ -11,10 +12,69 @@ import { apiErrorText, apiFailure } from "./errors.js";
 
 export interface ObservationWriterOptions {
   log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** Dry run (`agent --dry-run`): each object that would be applied goes here instead of the API server. */
+  dryRun?: (object: ObservationObject) => void;
+}
+
+/** The baseline an observation belongs to: its owner, so deleting the baseline garbage-collects it. */
+export interface ObservationOwner {
+  name: string;
+  uid: string;
+}
+
+export interface ObservationObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    ownerReferences?: {
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller: boolean;
+    }[];
+  };
+  spec: ObservationSpec;
+}
+
+/**
+ * The object the agent applies. The owner reference is a controller reference (an observation
+ * belongs to exactly one baseline, and `kubectl describe` says "Controlled By") without
+ * blockOwnerDeletion: setting that needs `update` on networkbaselines/finalizers where the
+ * OwnerReferencesPermissionEnforcement admission plugin runs, which the agent has no business
+ * holding, and a baseline's foreground deletion need not wait for its evidence (ADR 0015).
+ */
+export function observationObject(
+  namespace: string,
+  spec: ObservationSpec,
+  owner?: ObservationOwner,
+): ObservationObject {
+  const object: ObservationObject = {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: {
+      name: observationName(spec.baseline, spec.nodeName),
+      namespace,
+      labels: {
+        [`${GROUP}/baseline`]: spec.baseline.slice(0, 63),
+        [`${GROUP}/node`]: spec.nodeName.slice(0, 63),
+      },
+    },
+    spec,
+  };
+  if (owner?.uid)
+    object.metadata.ownerReferences = [
+      { apiVersion: API_VERSION, kind: BASELINE_KIND, name: owner.name, uid: owner.uid, controller: true },
+    ];
+  return object;
 }
 
 export class ObservationWriter {
   readonly #api: KubernetesObjectApi;
+  readonly #dryRun: ObservationWriterOptions["dryRun"];
   readonly #log: NonNullable<ObservationWriterOptions["log"]>;
   /** Kinds of failure already logged, until every failing observation has been written. */
   readonly #logged = new Set<string>();
@@ -25,6 +85,7 @@ export class ObservationWriter {
   constructor(kc: KubeConfig, options: ObservationWriterOptions = {}) {
     this.#api = KubernetesObjectApi.makeApiClient(kc);
     this.#log = options.log ?? (() => {});
+    this.#dryRun = options.dryRun;
   }
 
   /**
@@ -34,23 +95,16 @@ export class ObservationWriter {
    * says it, the count says how often). Once every observation that failed has been written
    * again, the next failure is news and is logged.
    */
-  async write(namespace: string, spec: ObservationSpec): Promise<boolean> {
-    const name = observationName(spec.baseline, spec.nodeName);
+  async write(namespace: string, spec: ObservationSpec, owner?: ObservationOwner): Promise<boolean> {
+    const object = observationObject(namespace, spec, owner);
+    const name = object.metadata.name;
+    if (this.#dryRun) {
+      this.#dryRun(object);
+      return true;
+    }
     try {
       await this.#api.patch(
-        {
-          apiVersion: API_VERSION,
-          kind: KIND,
-          metadata: {
-            name,
-            namespace,
-            labels: {
-              [`${GROUP}/baseline`]: spec.baseline.slice(0, 63),
-              [`${GROUP}/node`]: spec.nodeName.slice(0, 63),
-            },
-          },
-          spec,
-        } as never,
+        object as never,
         undefined,
         undefined,
         "socklens-agent",

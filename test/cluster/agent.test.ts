@@ -230,6 +230,77 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
     expect(r.stderr).toContain('"msg":"agent started"');
   });
 
+  it("`agent --once --dry-run` prints the Event and the NetworkObservation it would write, and writes nothing", async () => {
+    const events = kc.makeApiClient(EventsV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const observations = () =>
+      custom.listNamespacedCustomObject({
+        group: "socklens.io",
+        version: "v1alpha1",
+        plural: "networkobservations",
+        namespace: ns,
+      }) as Promise<{ items: { metadata: { name: string; resourceVersion: string } }[] }>;
+    const state = async () => ({
+      events: (await events.listNamespacedEvent({ namespace: ns })).items
+        .map((e) => `${e.metadata?.name}@${e.metadata?.resourceVersion}`)
+        .sort(),
+      observations: (await observations()).items
+        .map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`)
+        .sort(),
+    });
+    const before = await state();
+    const r = runCli([
+      "agent",
+      "--once",
+      "--dry-run",
+      "--kubeconfig",
+      clusterContext().kubeconfig,
+      "--node",
+      NODE,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map(
+        (l) => JSON.parse(l) as { dryRun: unknown; object?: Record<string, never> } & Record<string, unknown>,
+      );
+    const created = lines.filter((l) => l.dryRun === "create");
+    expect(created).toHaveLength(1);
+    expect(created[0]?.object).toMatchObject({
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      type: "Warning",
+      reason: "UnexpectedEgress",
+      regarding: { kind: "Pod", name: "web-0", namespace: ns },
+    });
+    const applied = lines.filter((l) => l.dryRun === "apply");
+    expect(applied).toHaveLength(1);
+    const baseline = (await custom.getNamespacedCustomObject({
+      group: "socklens.io",
+      version: "v1alpha1",
+      plural: "networkbaselines",
+      namespace: ns,
+      name: "web",
+    })) as { metadata: { uid: string } };
+    expect(applied[0]?.object).toMatchObject({
+      kind: "NetworkObservation",
+      metadata: {
+        name: `web.${NODE}`,
+        namespace: ns,
+        ownerReferences: [
+          { kind: "NetworkBaseline", name: "web", uid: baseline.metadata.uid, controller: true },
+        ],
+      },
+      spec: { baseline: "web", nodeName: NODE, pods: ["web-0"], violations: { UnexpectedEgress: 1 } },
+    });
+    // The report comes last and says it was a dry run.
+    expect(lines.at(-1)).toMatchObject({ findings: 1, dryRun: true, events: { created: 1, failed: 0 } });
+    expect(r.stderr).toContain("nothing is written to the cluster");
+    // Nothing was created or changed on the server.
+    expect(await state()).toEqual(before);
+  });
+
   it("rate-limits Events per object instead of flooding", async () => {
     const limited = new EventRecorder(kc, {
       controller: "socklens.io/agent",

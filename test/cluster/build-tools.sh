@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds (or reuses) the real tools the cluster tests run: kube-apiserver, etcd, helm and
-# an OpenTelemetry Collector, all from Go modules with the machine's Go toolchain — there
+# Builds (or reuses) the real tools the cluster tests run: kube-apiserver, etcd, helm, an
+# OpenTelemetry Collector, kube-controller-manager (garbage collector) and helm-docs, all from Go modules with the machine's Go toolchain — there
 # is no container engine and no prebuilt binary download on these machines.
 #
 #   test/cluster/build-tools.sh            build what is missing or out of date
@@ -30,6 +30,8 @@ if [[ "${1:-}" == "--print" ]]; then
   printf 'etcd=%s\n' "${cache}/etcd-${ETCD_VERSION}/etcd"
   printf 'helm=%s\n' "${cache}/helm-${HELM_VERSION}/helm"
   printf 'otelcol=%s\n' "${cache}/otelcol-${OTELCOL_VERSION}/otelcol"
+  printf 'kube-controller-manager=%s\n' "${cache}/kube-controller-manager-${KUBE_VERSION}/kube-controller-manager"
+  printf 'helm-docs=%s\n' "${cache}/helm-docs-${HELM_DOCS_VERSION}/helm-docs"
   exit 0
 fi
 
@@ -84,7 +86,9 @@ done
 if grep -E '^\s+k8s.io/[a-z0-9-]+ => k8s.io/' "${gosrc}/kube-apiserver/go.mod" | grep -qv " ${staging_version}\$"; then
   die "a k8s.io staging replace in test/cluster/go/kube-apiserver/go.mod is not at ${staging_version}"
 fi
+require_pin kube-controller-manager k8s.io/kubernetes "${KUBE_VERSION}"
 require_pin etcd go.etcd.io/etcd/server/v3 "${ETCD_VERSION}"
+require_pin helm-docs github.com/norwoodj/helm-docs "${HELM_DOCS_VERSION}"
 require_pin helm helm.sh/helm/v3 "${HELM_VERSION}"
 require_pin otelcol go.opentelemetry.io/collector/cmd/builder "${OTELCOL_VERSION}"
 require_pin otelcol/collector go.opentelemetry.io/collector/otelcol "${OTELCOL_VERSION}"
@@ -140,6 +144,16 @@ for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
 done
 build_kube_apiserver() { go build -ldflags "${kube_ldflags}" -o "$1/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver; }
 build_kubectl() { go build -ldflags "${kube_ldflags}" -o "$1/kubectl" k8s.io/kubernetes/cmd/kubectl; }
+# The garbage collector and ClusterRole aggregation run in kube-controller-manager; the tests
+# that need them start it with only those controllers (test/cluster/controller-manager.ts).
+build_kube_controller_manager() {
+  go build -ldflags "${kube_ldflags}" -o "$1/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+}
+
+# --- helm-docs ------------------------------------------------------------------------
+build_helm_docs() {
+  go build -ldflags "-s -w -X main.version=${HELM_DOCS_VERSION#v}" -o "$1/helm-docs" github.com/norwoodj/helm-docs/cmd/helm-docs
+}
 
 # --- etcd -----------------------------------------------------------------------------
 # etcd reports its git SHA in --version and /version; the release tag is the honest value here.
@@ -193,6 +207,10 @@ build_otelcol() {
 total_start=${SECONDS}
 ensure kube-apiserver "${KUBE_VERSION}" "${gosrc}/kube-apiserver" \
   "$(stamp_of "${gosrc}/kube-apiserver" "${kube_ldflags}")" build_kube_apiserver
+ensure kube-controller-manager "${KUBE_VERSION}" "${gosrc}/kube-controller-manager" \
+  "$(stamp_of "${gosrc}/kube-controller-manager" "${kube_ldflags}")" build_kube_controller_manager
+ensure helm-docs "${HELM_DOCS_VERSION}" "${gosrc}/helm-docs" \
+  "$(stamp_of "${gosrc}/helm-docs" "-s -w -X main.version=${HELM_DOCS_VERSION#v}")" build_helm_docs
 ensure etcd "${ETCD_VERSION}" "${gosrc}/etcd" "$(stamp_of "${gosrc}/etcd" "${etcd_ldflags}")" build_etcd
 ensure helm "${HELM_VERSION}" "${gosrc}/helm" "$(stamp_of "${gosrc}/helm" "${helm_ldflags}")" build_helm
 ensure otelcol "${OTELCOL_VERSION}" "${gosrc}/otelcol/collector" \

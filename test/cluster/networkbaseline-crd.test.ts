@@ -237,7 +237,8 @@ describe("NetworkBaseline CRD on a real API server", () => {
 
     // What `kubectl get nbl` prints: ask for a Table, as kubectl does.
     const res = await fetchTable(`/apis/socklens.io/v1alpha1/namespaces/${ns}/networkbaselines/status`);
-    expect(res.columnDefinitions.map((c) => c.name.toUpperCase())).toEqual([
+    // kubectl shows priority 0 by default and adds priority 1 with -o wide.
+    expect(res.columnDefinitions.filter((c) => !c.priority).map((c) => c.name.toUpperCase())).toEqual([
       "NAME",
       "MODE",
       "PODS",
@@ -246,6 +247,12 @@ describe("NetworkBaseline CRD on a real API server", () => {
       "READY",
       "AGE",
     ]);
+    expect(res.columnDefinitions.filter((c) => c.priority === 1).map((c) => c.name.toUpperCase())).toEqual([
+      "LEARNING",
+      "VIOLATING",
+      "GENERATION",
+      "OBSERVED-GENERATION",
+    ]);
     expect(res.rows[0]?.cells.slice(0, 4)).toEqual(["status", "Alert", 3, 4]);
     expect(res.rows[0]?.cells[5]).toBe("True");
   });
@@ -253,7 +260,7 @@ describe("NetworkBaseline CRD on a real API server", () => {
 
 async function fetchTable(
   path: string,
-): Promise<{ columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] }> {
+): Promise<{ columnDefinitions: { name: string; priority?: number }[]; rows: { cells: unknown[] }[] }> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("no current cluster in kubeconfig");
   const opts: { headers: Record<string, string> } & Record<string, unknown> = { headers: {} };

@@ -27,6 +27,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: agent
 {{- end }}
 
+{{- define "socklens.operatorSelector" -}}
+app.kubernetes.io/name: {{ include "socklens.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{/*
+Pod template labels: the chart's labels (so `kubectl get pods -l app.kubernetes.io/version=…`
+and every label-based tool see pods like the objects that made them), the component, then
+the user's podLabels. The selector stays the three stable labels above.
+Call with (dict "root" . "component" "agent" "podLabels" .Values.agent.podLabels).
+*/}}
+{{- define "socklens.podLabels" -}}
+{{ include "socklens.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- with .podLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
 {{- define "socklens.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "socklens.fullname" .) .Values.serviceAccount.name }}

@@ -29,7 +29,8 @@ export const LabelSelectorRequirement = z
         message: "values must be non-empty for In and NotIn, and empty for Exists and DoesNotExist",
       },
     ],
-  });
+  })
+  .describe("A label requirement: a key, an operator and (for In and NotIn) values.");
 
 export const MAX_MATCH_LABELS = 64;
 
@@ -91,7 +92,8 @@ export const PortRange = z
         message: "endPort needs a numeric port and must be >= port",
       },
     ],
-  });
+  })
+  .describe("A port, or a range of ports from port to endPort, and a protocol.");
 
 // Syntax by pattern (strict for IPv4, loose for IPv6; the semantic validator checks both
 // fully), host bits by CEL below. With maxLength 64, cidr() on every CIDR, except[] entries
@@ -230,12 +232,17 @@ export const Rfc3339Time = z.iso
 
 export const Condition = z
   .object({
-    type: z.string().min(1),
-    status: z.enum(["True", "False", "Unknown"]),
+    type: z.string().min(1).describe("Ready, Learning or Violating."),
+    status: z.enum(["True", "False", "Unknown"]).describe("True, False or Unknown."),
     reason: z.string().min(1).describe("UpperCamelCase reason."),
-    message: z.string(),
+    message: z.string().describe("A sentence for people saying why the condition is what it is."),
     lastTransitionTime: z.string().describe("RFC 3339 time."),
-    observedGeneration: z.number().int().min(0).optional(),
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("The metadata.generation the condition was computed from."),
   })
   .describe("A metav1.Condition.");
 

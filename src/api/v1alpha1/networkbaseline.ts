@@ -48,7 +48,15 @@ export const Peer = z
     namespaceSelector: LabelSelector.optional().describe("Namespaces with these labels."),
     ipBlock: IPBlock.optional(),
     service: z
-      .object({ name: z.string().min(1).max(63), namespace: z.string().min(1).max(63).optional() })
+      .object({
+        name: z.string().min(1).max(63).describe("The Service's name."),
+        namespace: z
+          .string()
+          .min(1)
+          .max(63)
+          .optional()
+          .describe("The Service's namespace; absent: the baseline's."),
+      })
       .optional()
       .describe("A Service (its ClusterIP and endpoints); namespace defaults to the baseline's."),
     entity: Entity.optional(),
@@ -96,7 +104,13 @@ export const IngressRule = z
 export const Listener = z
   .object({
     port: PortValue,
-    endPort: z.number().int().min(1).max(65535).optional(),
+    endPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe("Last port of a range starting at port (numeric port only)."),
     protocol: Protocol.optional(),
     address: z
       .string()
@@ -135,10 +149,12 @@ export const Thresholds = z
     // strict field validation refuses, instead of a limit that silently never applies.
     tcpStates: z
       .object(
-        Object.fromEntries(TCP_STATE_NAMES.map((s) => [s, z.number().int().min(0).optional()])) as Record<
-          (typeof TCP_STATE_NAMES)[number],
-          z.ZodOptional<z.ZodNumber>
-        >,
+        Object.fromEntries(
+          TCP_STATE_NAMES.map((s) => [
+            s,
+            z.number().int().min(0).optional().describe(`Most sockets per pod in ${s}.`),
+          ]),
+        ) as Record<(typeof TCP_STATE_NAMES)[number], z.ZodOptional<z.ZodNumber>>,
       )
       .optional()
       .describe("Most sockets per pod in each TCP state, e.g. {CLOSE_WAIT: 50}."),
@@ -238,8 +254,13 @@ export const NetworkBaselineSpec = z
           .optional()
           .describe("Copy status.learned into spec and switch to Alert when learning ends."),
       })
-      .optional(),
-    exceptions: z.array(BaselineException).max(MAX_EXCEPTIONS).optional(),
+      .optional()
+      .describe("How Learn mode runs: for how long, and what happens when it ends."),
+    exceptions: z
+      .array(BaselineException)
+      .max(MAX_EXCEPTIONS)
+      .optional()
+      .describe("Findings accepted on purpose (with a reason and an optional expiry); absent: none."),
   })
   .describe("What is normal for the selected pods.");
 
@@ -249,31 +270,55 @@ export const LearnedPeer = z.object({
     "Who the peer is, as a baseline names it: a workload's podSelector, a Service, an entity; absent when only the address is known.",
   ),
   identity: z.string().max(256).optional().describe('For people: "deployment shop/db", "service shop/db".'),
-  port: z.number().int(),
+  port: z.number().int().describe("Egress: the remote port; ingress: our port."),
   protocol: Protocol,
-  firstSeen: z.string().optional(),
-  lastSeen: z.string().optional(),
+  firstSeen: z.string().optional().describe("RFC 3339 time the peer was first seen."),
+  lastSeen: z.string().optional().describe("RFC 3339 time the peer was last seen."),
 });
 
 export const NetworkBaselineStatus = z
   .object({
-    observedGeneration: z.number().int().optional(),
-    conditions: z.array(Condition).max(MAX_CONDITIONS).optional(),
-    matchedPods: z.number().int().min(0).optional(),
+    observedGeneration: z
+      .number()
+      .int()
+      .optional()
+      .describe("The metadata.generation this status was computed from."),
+    conditions: z
+      .array(Condition)
+      .max(MAX_CONDITIONS)
+      .optional()
+      .describe(
+        "Ready (the spec compiled), Learning (Learn mode running) and Violating (findings in the last window).",
+      ),
+    matchedPods: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Pods the podSelector selects, on every node that reported."),
     violations: z
       .object({
-        total: z.number().int().min(0),
-        lastTime: z.string().optional(),
-        byRule: z.record(z.string(), z.number().int().min(0)).optional(),
+        total: z.number().int().min(0).describe("Violations in the nodes' last windows, all rules together."),
+        lastTime: z.string().optional().describe("RFC 3339 time of the last window that had a violation."),
+        byRule: z
+          .record(z.string(), z.number().int().min(0))
+          .optional()
+          .describe("Violations by rule id, e.g. {UnexpectedEgress: 3}."),
       })
-      .optional(),
+      .optional()
+      .describe("Violations the agents reported in their last windows."),
     learned: z
       .object({
-        listeners: z.array(Listener).max(MAX_LISTENERS).optional(),
-        egress: z.array(LearnedPeer).max(MAX_LEARNED_PEERS).optional(),
-        ingress: z.array(LearnedPeer).max(MAX_LEARNED_PEERS).optional(),
+        listeners: z.array(Listener).max(MAX_LISTENERS).optional().describe("Sockets the pods listened on."),
+        egress: z.array(LearnedPeer).max(MAX_LEARNED_PEERS).optional().describe("Peers the pods called."),
+        ingress: z
+          .array(LearnedPeer)
+          .max(MAX_LEARNED_PEERS)
+          .optional()
+          .describe("Peers that called the pods."),
       })
-      .optional(),
+      .optional()
+      .describe("What Learn mode saw; `socklens baseline export` turns it into a baseline to review."),
   })
   .describe("Written by the operator.");
 
@@ -305,13 +350,17 @@ export const BaselineMeta = ObjectMeta.extend({
     .optional(),
 });
 
-export const NetworkBaseline = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  metadata: BaselineMeta,
-  spec: NetworkBaselineSpec,
-  status: NetworkBaselineStatus.optional(),
-});
+export const NetworkBaseline = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(KIND),
+    metadata: BaselineMeta,
+    spec: NetworkBaselineSpec,
+    status: NetworkBaselineStatus.optional(),
+  })
+  .describe(
+    "NetworkBaseline says what is normal for a workload's sockets: what its pods may listen on, whom they may call, who may call them and how many connections they may hold. socklens agents compare every matched pod's sockets with it and report what differs as Events and OpenTelemetry signals; it describes, it never blocks traffic.",
+  );
 
 export type NetworkBaseline = z.infer<typeof NetworkBaseline>;
 export type NetworkBaselineInput = z.input<typeof NetworkBaseline>;

@@ -25,8 +25,8 @@ export const ObservedPeer = z.object({
   peer: Peer.optional().describe(
     "Who the peer is, as a baseline names it (a workload's podSelector, a Service, an entity); absent when only the address is known. Peers are merged by it.",
   ),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
+  firstSeen: z.string().describe("RFC 3339 time the peer was first seen in the window."),
+  lastSeen: z.string().describe("RFC 3339 time the peer was last seen in the window."),
   count: z.number().int().min(1).describe("Scans in which the peer was seen."),
 });
 
@@ -43,24 +43,31 @@ const WindowCounts = z
 
 export const NetworkObservationSpec = z.object({
   baseline: z.string().min(1).describe("Name of the NetworkBaseline in this namespace."),
-  nodeName: z.string().min(1),
-  windowStart: z.string(),
-  windowEnd: z.string(),
+  nodeName: z.string().min(1).describe("The node whose agent wrote this observation."),
+  windowStart: z.string().describe("RFC 3339 start of the window the observation covers."),
+  windowEnd: z.string().describe("RFC 3339 end of the window the observation covers."),
   pods: z.array(z.string()).max(MAX_PEERS).describe("Pods (name) observed on this node."),
-  listeners: z.array(Listener).max(MAX_OBSERVED_LISTENERS),
-  egress: z.array(ObservedPeer).max(MAX_PEERS),
-  ingress: z.array(ObservedPeer).max(MAX_PEERS),
+  listeners: z
+    .array(Listener)
+    .max(MAX_OBSERVED_LISTENERS)
+    .describe("Sockets the pods listened on in the window."),
+  egress: z.array(ObservedPeer).max(MAX_PEERS).describe("Peers the pods called in the window."),
+  ingress: z.array(ObservedPeer).max(MAX_PEERS).describe("Peers that called the pods in the window."),
   truncated: z.boolean().optional().describe("True when a list hit its bound and entries were dropped."),
   tcpStates: WindowCounts.describe("Highest per-pod count of each TCP state in the window."),
   violations: WindowCounts.describe("Violations by rule id in the window."),
 });
 
-export const NetworkObservation = z.object({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  metadata: ObjectMeta,
-  spec: NetworkObservationSpec,
-});
+export const NetworkObservation = z
+  .object({
+    apiVersion: z.literal(API_VERSION),
+    kind: z.literal(KIND),
+    metadata: ObjectMeta,
+    spec: NetworkObservationSpec.describe("What one node saw of the baseline's pods in one window."),
+  })
+  .describe(
+    "NetworkObservation is what one node's socklens agent saw of one NetworkBaseline's pods in the last window: pods, listeners, peers, TCP state counts and violations. The agent writes it; the operator aggregates them into the baseline's status. It is owned by its NetworkBaseline and goes away with it.",
+  );
 
 export type NetworkObservation = z.infer<typeof NetworkObservation>;
 export type NetworkObservationSpec = z.infer<typeof NetworkObservationSpec>;

@@ -3,7 +3,7 @@
 import { escapeNonPrintable, escapeText } from "../core/escape.js";
 import { ProcRootError } from "../procfs/diagnostics.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
-import { type CliIO, processIO } from "./io.js";
+import { type CliIO, exitQuietlyOnClosedPipe, processIO } from "./io.js";
 import { VERSION } from "./version.js";
 
 const HELP = `socklens ${VERSION} — netstat for Kubernetes, with a memory
@@ -89,6 +89,7 @@ async function netView(view: "interfaces" | "routes" | "stats"): Promise<{ run: 
 }
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  if (io === processIO) exitQuietlyOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     io.out(HELP);

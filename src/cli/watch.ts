@@ -3,7 +3,6 @@
  * once when it starts and when it ends — baseline checks when a baseline is given, and every
  * detector always. On exit (duration, Ctrl-C) a summary. Wiring only.
  */
-import { parseArgs } from "node:util";
 import { parseDuration } from "../api/v1alpha1/common.js";
 import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, findingKey } from "../core/baseline/evaluate.js";
@@ -25,6 +24,7 @@ import { readBaselineFiles, reportProblems } from "./baseline.js";
 import { localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
@@ -38,6 +38,16 @@ FailedHandshakes, EphemeralPortPressure, NetworkDiscoveryTool (docs/detectors.md
 Without --duration it runs until Ctrl-C. Exit 0 when nothing was found, 1 otherwise.
 
 ${SCOPE_HELP}`;
+
+export const WATCH_OPTIONS = {
+  ...SCOPE_OPTIONS,
+  baseline: { type: "string", multiple: true, short: "f" },
+  interval: { type: "string", default: "1s" },
+  duration: { type: "string" },
+  output: { type: "string", short: "o" },
+  mask: { type: "string", multiple: true },
+  debug: { type: "boolean" },
+} as const;
 
 export interface WatchClock {
   now: () => number;
@@ -65,19 +75,7 @@ export async function watchCommand(
   io: CliIO,
   clock: WatchClock = realClock,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...SCOPE_OPTIONS,
-      baseline: { type: "string", multiple: true, short: "f" },
-      interval: { type: "string", default: "1s" },
-      duration: { type: "string" },
-      output: { type: "string", short: "o" },
-      mask: { type: "string", multiple: true },
-      debug: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(args, WATCH_OPTIONS);
   const interval = parseDuration(values.interval);
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 1s`);

@@ -26,6 +26,7 @@ Commands:
   baseline export NS/NAME   what Learn mode learned, as a baseline to review
                             (--as networkpolicy: the reviewed spec as a NetworkPolicy)
   version      print the version
+  completion SHELL          a completion script for bash, zsh or fish
 
 Run 'socklens <command> --help' for a command's flags.
 Exit codes: 0 ok, 1 findings/differences, 2 usage or input error.
@@ -76,6 +77,10 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = 
   operator: async () => {
     const m = await import("./operator.js");
     return { run: m.operatorCommand, help: m.OPERATOR_HELP };
+  },
+  completion: async () => {
+    const m = await import("./completion.js");
+    return { run: (a, io) => m.completionCommand(a, io, Object.keys(COMMANDS), HELP), help: m.COMPLETION_HELP };
   },
   baseline: async () => {
     const m = await import("./export.js");

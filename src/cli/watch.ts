@@ -13,8 +13,8 @@ import { escapeText } from "../core/escape.js";
 import { maskFinding } from "../core/mask.js";
 import { detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
-import { netnsLabel, type Socket } from "../core/socket.js";
-import { collectSockets } from "../procfs/collect.js";
+import type { Socket } from "../core/socket.js";
+import { collectSockets, readNamespaceNames } from "../procfs/collect.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
@@ -27,7 +27,7 @@ import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
-import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
+import { netnsScopeName, parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
 export const WATCH_HELP = `Usage: socklens watch [--baseline FILE] [scope] [--interval 1s] [--duration D] [-o table|ndjson] [--mask CIDR]
 
@@ -139,14 +139,10 @@ export async function watchCommand(
         const user = p.uid !== undefined ? users.name(p.uid) : undefined;
         return user ? { ...p, user } : p;
       });
+      // By `ip netns` name where there is one, matched by inode (scope.ts).
+      const netnsNames = readNamespaceNames(paths.runNetns);
       const names = new Map<number, string>();
-      for (const n of scan.namespaces)
-        names.set(
-          n.inode,
-          `netns ${netnsLabel({ netns: n.inode, ...(n.name ? { netnsName: n.name } : {}) })}`,
-        );
-      for (const s of sockets) if (!names.has(s.netns)) names.set(s.netns, `netns ${netnsLabel(s)}`);
-      for (const ns of byNetns.keys()) if (!names.has(ns)) names.set(ns, `netns ${ns}`);
+      for (const ns of byNetns.keys()) names.set(ns, netnsScopeName(ns, netnsNames));
       tracker.observe(
         now,
         [...byNetns].map(([ns, list]) => ({

@@ -90,7 +90,7 @@ export async function loadCluster(
   }
   const { fetchClusterSnapshot } = await import("../kube/cluster-snapshot.js");
   const { ClusterIndex } = await import("../core/cluster-index.js");
-  const kc = await kubeConfigFrom(values);
+  const kc = await kubeConfigFrom(values, io.env);
   const server = kc.getCurrentCluster()?.server ?? "(no current cluster)";
   try {
     const { snapshot, missing } = await fetchClusterSnapshot(kc);

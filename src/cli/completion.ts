@@ -44,7 +44,10 @@ export async function commandSpecs(names: readonly string[], help: string): Prom
   const agent = await import("./agent.js");
   const operator = await import("./operator.js");
   const exp = await import("./export.js");
-  const table: Record<string, { options: ParseArgsOptionsConfig; output?: Values; words?: readonly string[] }> = {
+  const table: Record<
+    string,
+    { options: ParseArgsOptionsConfig; output?: Values; words?: readonly string[] }
+  > = {
     scan: { options: scan.SCAN_OPTIONS, output: ["table", "wide", "json", "yaml", "ndjson"] },
     interfaces: { options: netviews.NETVIEW_OPTIONS, output: ["table", "wide", "json", "yaml", "ndjson"] },
     routes: { options: netviews.NETVIEW_OPTIONS, output: ["table", "wide", "json", "yaml", "ndjson"] },
@@ -120,8 +123,7 @@ export function bashScript(specs: readonly CommandSpec[]): string {
     const valueCases = Object.entries(c.values).map(([flag, v]) => {
       const short = c.options[flag]?.short;
       const pattern = [`--${word(flag)}`, ...(short ? [`-${word(short)}`] : [])].join("|");
-      const reply =
-        v === "file" ? `compgen -f -- "$cur"` : `compgen -W "${v.map(word).join(" ")}" -- "$cur"`;
+      const reply = v === "file" ? `compgen -f -- "$cur"` : `compgen -W "${v.map(word).join(" ")}" -- "$cur"`;
       return `        ${pattern}) COMPREPLY=( $(${reply}) ); return ;;`;
     });
     const words = c.words
@@ -149,12 +151,20 @@ complete -o default -F _socklens socklens
 }
 
 export function zshScript(specs: readonly CommandSpec[]): string {
-  const commands = specs.map((c) => `    ${quoteSingle(`${word(c.name)}:${c.summary.replaceAll(":", "\\:")}`)}`);
+  const commands = specs.map(
+    (c) => `    ${quoteSingle(`${word(c.name)}:${c.summary.replaceAll(":", "\\:")}`)}`,
+  );
   const cases = specs.map((c) => {
     const args = Object.entries(c.options).flatMap(([n, s]) => {
       const v = c.values[n];
       const action =
-        s?.type === "boolean" ? "" : v === "file" ? ":file:_files" : v ? `:${n}:(${v.map(word).join(" ")})` : `:${n}: `;
+        s?.type === "boolean"
+          ? ""
+          : v === "file"
+            ? ":file:_files"
+            : v
+              ? `:${n}:(${v.map(word).join(" ")})`
+              : `:${n}: `;
       return spellings(n, s).map((sp) => quoteSingle(`${word(sp)}${sp.startsWith("--no-") ? "" : action}`));
     });
     if (c.words) args.push(quoteSingle(`1:${c.name}:(${c.words.map(word).join(" ")})`));
@@ -188,8 +198,7 @@ export function fishScript(specs: readonly CommandSpec[]): string {
     "# fish completion for socklens (socklens completion fish)",
     "complete -c socklens -f",
     ...specs.map(
-      (c) =>
-        `complete -c socklens -n __fish_use_subcommand -a ${word(c.name)} -d ${fishQuote(c.summary)}`,
+      (c) => `complete -c socklens -n __fish_use_subcommand -a ${word(c.name)} -d ${fishQuote(c.summary)}`,
     ),
   ];
   for (const c of specs) {
@@ -199,7 +208,13 @@ export function fishScript(specs: readonly CommandSpec[]): string {
       const v = c.values[n];
       const short = s?.short ? ` -s ${word(s.short)}` : "";
       const value =
-        s?.type === "boolean" ? "" : v === "file" ? " -r -F" : v ? ` -x -a '${v.map(word).join(" ")}'` : " -x";
+        s?.type === "boolean"
+          ? ""
+          : v === "file"
+            ? " -r -F"
+            : v
+              ? ` -x -a '${v.map(word).join(" ")}'`
+              : " -x";
       lines.push(`complete -c socklens ${when} -l ${word(n)}${short}${value}`);
       if (s?.type === "boolean") lines.push(`complete -c socklens ${when} -l no-${word(n)}`);
     }
@@ -219,7 +234,8 @@ export async function completionCommand(
       `completion needs one shell: ${SHELLS.join(", ")}${shell === undefined ? "" : ` (got ${JSON.stringify(args.join(" "))})`}\n\n${COMPLETION_HELP}`,
     );
   const specs = await commandSpecs([...commands, ...(commands.includes("version") ? [] : ["version"])], help);
-  const script = shell === "bash" ? bashScript(specs) : shell === "zsh" ? zshScript(specs) : fishScript(specs);
+  const script =
+    shell === "bash" ? bashScript(specs) : shell === "zsh" ? zshScript(specs) : fishScript(specs);
   io.out(script);
   return EXIT_OK;
 }

@@ -80,7 +80,10 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = 
   },
   completion: async () => {
     const m = await import("./completion.js");
-    return { run: (a, io) => m.completionCommand(a, io, Object.keys(COMMANDS), HELP), help: m.COMPLETION_HELP };
+    return {
+      run: (a, io) => m.completionCommand(a, io, Object.keys(COMMANDS), HELP),
+      help: m.COMPLETION_HELP,
+    };
   },
   baseline: async () => {
     const m = await import("./export.js");

@@ -78,7 +78,9 @@ describe.skipIf(unavailable !== null)("hostile names in every text output", () =
   });
 
   const records = (): Socket[] =>
-    lines(runCli(["scan", "-a", "--netns", inode, "-o", "ndjson"]).stdout).map((l) => JSON.parse(l) as Socket);
+    lines(runCli(["scan", "-a", "--netns", inode, "-o", "ndjson"]).stdout).map(
+      (l) => JSON.parse(l) as Socket,
+    );
 
   it("the process really carries the names (the kernel keeps them raw)", () => {
     const mine = records().filter((s) => s.pid === pid);

@@ -76,11 +76,9 @@ describe("booleans, the same in every command", async () => {
   });
 
   it("leaves string values and everything after -- alone", () => {
-    expect(normalizeBooleans(["--output=false", "--", "--debug=false"], { output: { type: "string" } })).toEqual([
-      "--output=false",
-      "--",
-      "--debug=false",
-    ]);
+    expect(
+      normalizeBooleans(["--output=false", "--", "--debug=false"], { output: { type: "string" } }),
+    ).toEqual(["--output=false", "--", "--debug=false"]);
     expect(normalizeBooleans(["--debug=false", "-o", "json"], { debug: { type: "boolean" } })).toEqual([
       "--no-debug",
       "-o",
@@ -116,14 +114,23 @@ describe("netstat's short flags", () => {
     [["-tu"], ["tcp", "udp"]],
     [["-x"], ["unix"]],
     [["-w"], ["raw"]],
-    [["--proto", "unix", "-t"], ["tcp", "unix"]],
+    [
+      ["--proto", "unix", "-t"],
+      ["tcp", "unix"],
+    ],
   ])("scan %j reads %j", (args, protocols) => {
     expect([...scanProtocols(parseFlags(args, SCAN_OPTIONS).values)].sort()).toEqual(protocols);
   });
 
   it("-tlnp -e combine into one group of booleans", () => {
     const { values } = parseFlags(["-tlnpe"], SCAN_OPTIONS);
-    expect(values).toMatchObject({ tcp: true, listening: true, numeric: true, processes: true, extended: true });
+    expect(values).toMatchObject({
+      tcp: true,
+      listening: true,
+      numeric: true,
+      processes: true,
+      extended: true,
+    });
   });
 
   it("-o yaml is accepted wherever -o json is, and still refuses what is neither", async () => {
@@ -145,7 +152,8 @@ describe("scan --cluster without a kubeconfig", () => {
   const home = mkdtempSync(join(tmpdir(), "socklens-home-"));
   afterAll(() => rmSync(home, { recursive: true, force: true }));
   const inCluster = existsSync(SERVICE_ACCOUNT_TOKEN);
-  if (inCluster) console.warn(`SKIPPED the no-kubeconfig case: ${SERVICE_ACCOUNT_TOKEN} exists on this machine`);
+  if (inCluster)
+    console.warn(`SKIPPED the no-kubeconfig case: ${SERVICE_ACCOUNT_TOKEN} exists on this machine`);
 
   it.skipIf(inCluster)("says that none was found and where it looked", async () => {
     const { io, cli } = capture({ HOME: home });

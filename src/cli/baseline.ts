@@ -48,7 +48,9 @@ check     evaluates each baseline in FILE against this host's sockets in the sco
           Rules that need cluster knowledge (podSelector, service, entity cluster/world)
           give a CannotEvaluateOffline finding here, never a silent pass.
 learn     observes the scope every --interval for --duration and writes a NetworkBaseline
-          that allows exactly what was seen (default output: stdout).
+          that allows exactly what was seen (default output: stdout). On a terminal it
+          shows what it has seen so far; Ctrl-C (or SIGTERM) writes what was learned until
+          then, says so, and exits 130 (143).
 
 ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowledge)
 

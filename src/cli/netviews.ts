@@ -1,8 +1,8 @@
 /** `socklens interfaces`, `routes` and `stats`: the other per-namespace views. */
 import { maskAddress } from "../core/mask.js";
-import { renderTable } from "../core/render.js";
-import { netnsLabel } from "../core/socket.js";
+import { netnsCell, renderTable } from "../core/render.js";
 import { collectNetInfo, type NamespaceNetInfo } from "../procfs/netinfo.js";
+import { hostNetnsInode } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
@@ -60,11 +60,19 @@ export async function netViewCommand(view: View, args: string[], io: CliIO): Pro
     io.out(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
     return EXIT_OK;
   }
-  io.out(`${renderView(view, namespaces, masks.length ? (a) => maskAddress(a, masks) : (a) => a)}\n`);
+  // The host's namespace is called `host`, as in the scan table (docs/cli.md).
+  const host = hostNetnsInode(paths);
+  const label = (n: NamespaceNetInfo) => netnsCell(n, host);
+  io.out(`${renderView(view, namespaces, masks.length ? (a) => maskAddress(a, masks) : (a) => a, label)}\n`);
   return EXIT_OK;
 }
 
-function renderView(view: View, namespaces: NamespaceNetInfo[], mask: (a: string) => string): string {
+function renderView(
+  view: View,
+  namespaces: NamespaceNetInfo[],
+  mask: (a: string) => string,
+  netnsLabel: (n: NamespaceNetInfo) => string,
+): string {
   if (view === "interfaces") {
     return renderTable(
       [

@@ -44,7 +44,7 @@ export function permissionLine(diag: ScanDiagnostics, who: Privilege): string {
   if (who.root && who.capabilities)
     return (
       `socklens: root could not read ${n} /proc ${n === 1 ? "entry" : "entries"}${pids} (${examples}): ` +
-      "a sandbox, a security module or another user namespace hides them; their sockets are not attributed, showing the rest\n"
+      `a sandbox, a security module or another user namespace hides ${n === 1 ? "it" : "them"}; their sockets are not attributed, showing the rest\n`
     );
   const advice = who.root
     ? "running as root without them: grant CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH"

@@ -29,7 +29,8 @@ Commands:
   completion SHELL          a completion script for bash, zsh or fish
 
 Run 'socklens <command> --help' for a command's flags.
-Exit codes: 0 ok, 1 findings/differences, 2 usage or input error.
+Exit codes: 0 ok, 1 findings/differences, 2 usage or input error,
+130/143 learn stopped by SIGINT/SIGTERM (it still writes what it learned).
 `;
 
 type Command = (args: string[], io: CliIO) => Promise<number>;

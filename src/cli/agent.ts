@@ -1,10 +1,10 @@
 /** `socklens agent`: the node agent (a DaemonSet in a cluster). Wiring only. */
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import { parseDuration } from "../api/v1alpha1/common.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { kubeConfigFrom, localAddresses } from "./cluster-flags.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
+import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
 import { parseMasks } from "./options.js";
 import { VERSION } from "./version.js";
@@ -28,22 +28,20 @@ findings as Kubernetes Events (aggregated, rate limited) and OpenTelemetry metri
 Logs are JSON lines on stderr. The proc root comes from HOST_PROC (default /proc).
 `;
 
+export const AGENT_OPTIONS = {
+  node: { type: "string" },
+  interval: { type: "string", default: "15s" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+  "otlp-endpoint": { type: "string" },
+  once: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  "sync-timeout": { type: "string", default: "30s" },
+  mask: { type: "string", multiple: true },
+} as const;
+
 export async function agentCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      node: { type: "string" },
-      interval: { type: "string", default: "15s" },
-      kubeconfig: { type: "string" },
-      context: { type: "string" },
-      "otlp-endpoint": { type: "string" },
-      once: { type: "boolean" },
-      "dry-run": { type: "boolean" },
-      "sync-timeout": { type: "string", default: "30s" },
-      mask: { type: "string", multiple: true },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(args, AGENT_OPTIONS);
   const interval = parseDuration(values.interval);
   if (!interval)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 15s`);

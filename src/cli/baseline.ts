@@ -1,7 +1,5 @@
 /** `socklens validate`, `socklens check` and `socklens learn`: baselines on a single host. */
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import { Document } from "yaml";
 import { DNS_LABEL, DNS_SUBDOMAIN, parseDuration } from "../api/v1alpha1/common.js";
 import {
@@ -32,13 +30,14 @@ import { CLUSTER_HELP, CLUSTER_OPTIONS, loadCluster, localAddresses } from "./cl
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
 import { omittedLines, reportOmitted } from "./export.js";
+import { parseFlags } from "./flags.js";
 import { readInputFile, yamlByteLimit } from "./input.js";
 import { type CliIO, writeYamlDocument } from "./io.js";
-import { parseMasks, parseOutput } from "./options.js";
+import { parseMasks, parseOutput, toYaml } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
 export const BASELINE_HELP = `Usage: socklens validate FILE…
-       socklens check --baseline FILE [scope] [-o table|json|ndjson] [--mask CIDR]
+       socklens check --baseline FILE [scope] [-o table|json|yaml|ndjson] [--mask CIDR]
        socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS] [--mask CIDR]
 
 validate  checks NetworkBaseline documents (multi-document YAML) against the schema and
@@ -49,11 +48,36 @@ check     evaluates each baseline in FILE against this host's sockets in the sco
           Rules that need cluster knowledge (podSelector, service, entity cluster/world)
           give a CannotEvaluateOffline finding here, never a silent pass.
 learn     observes the scope every --interval for --duration and writes a NetworkBaseline
-          that allows exactly what was seen (default output: stdout).
+          that allows exactly what was seen (default output: stdout). On a terminal it
+          shows what it has seen so far; Ctrl-C (or SIGTERM) writes what was learned until
+          then, says so, and exits 130 (143).
 
 ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowledge)
 
 ${CLUSTER_HELP}`;
+
+export const CHECK_OPTIONS = {
+  ...SCOPE_OPTIONS,
+  ...CLUSTER_OPTIONS,
+  pod: { type: "string" },
+  baseline: { type: "string", multiple: true, short: "f" },
+  output: { type: "string", short: "o" },
+  mask: { type: "string", multiple: true },
+  debug: { type: "boolean" },
+} as const;
+
+export const LEARN_OPTIONS = {
+  ...SCOPE_OPTIONS,
+  ...CLUSTER_OPTIONS,
+  pod: { type: "string" },
+  duration: { type: "string", default: "10m" },
+  interval: { type: "string", default: "5s" },
+  output: { type: "string", short: "o", default: "-" },
+  name: { type: "string" },
+  namespace: { type: "string" },
+  mask: { type: "string", multiple: true },
+  debug: { type: "boolean" },
+} as const;
 
 export function readBaselineFiles(
   files: string[],
@@ -87,7 +111,7 @@ export function reportProblems(problems: ValidationProblem[], io: CliIO): void {
 }
 
 export async function validateCommand(args: string[], io: CliIO): Promise<number> {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true, strict: true });
+  const { positionals } = parseFlags(args, {}, true);
   if (positionals.length === 0) throw new UsageError("validate needs at least one file");
   const { baselines, problems } = readBaselineFiles(positionals, io.env);
   reportProblems(problems, io);
@@ -155,21 +179,9 @@ export async function checkCommand(
   io: CliIO,
   now: () => Date = () => new Date(),
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...SCOPE_OPTIONS,
-      ...CLUSTER_OPTIONS,
-      pod: { type: "string" },
-      baseline: { type: "string", multiple: true, short: "f" },
-      output: { type: "string", short: "o" },
-      mask: { type: "string", multiple: true },
-      debug: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(args, CHECK_OPTIONS);
   if (!values.baseline?.length) throw new UsageError("check needs --baseline FILE");
-  const format = parseOutput(values.output, ["table", "json", "ndjson"]);
+  const format = parseOutput(values.output, ["table", "json", "yaml", "ndjson"]);
   const masks = parseMasks(values.mask, io.env);
   const paths = procPathsFromEnv(io.env);
   const { baselines, problems } = readBaselineFiles(values.baseline, io.env);
@@ -207,10 +219,15 @@ export async function checkCommand(
     findings: r.findings.map((f) => findingRecord(f, context)),
     suppressed: r.suppressed.map((x) => suppressedRecord(x, context)),
   }));
-  if (format === "json") {
-    io.out(
-      `${JSON.stringify({ scope: description, sockets: sockets.length, results: records, findings: total, suppressed }, null, 2)}\n`,
-    );
+  if (format === "json" || format === "yaml") {
+    const doc = {
+      scope: description,
+      sockets: sockets.length,
+      results: records,
+      findings: total,
+      suppressed,
+    };
+    io.out(format === "json" ? `${JSON.stringify(doc, null, 2)}\n` : await toYaml(doc));
   } else if (format === "ndjson") {
     for (const r of records)
       for (const x of [...r.findings, ...r.suppressed]) io.out(`${JSON.stringify(x)}\n`);
@@ -256,30 +273,43 @@ function maskResult<T extends EvaluationResult>(r: T, masks: ReturnType<typeof p
   };
 }
 
+export interface LearnClock {
+  now: () => Date;
+  /** Resolves after ms, or as soon as the signal aborts. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const realLearnClock: LearnClock = {
+  now: () => new Date(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    }),
+};
+
+/** Exit status after a signal, as shells report it (128 + the signal number). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** "95 s", "4 min 10 s": the progress line's clock. */
+function seconds(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
 export async function learnCommand(
   args: string[],
   io: CliIO,
-  clock: { now: () => Date; sleep: (ms: number) => Promise<void> } = {
-    now: () => new Date(),
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
-  },
+  clock: LearnClock = realLearnClock,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...SCOPE_OPTIONS,
-      ...CLUSTER_OPTIONS,
-      pod: { type: "string" },
-      duration: { type: "string", default: "10m" },
-      interval: { type: "string", default: "5s" },
-      output: { type: "string", short: "o", default: "-" },
-      name: { type: "string" },
-      namespace: { type: "string" },
-      mask: { type: "string", multiple: true },
-      debug: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(args, LEARN_OPTIONS);
   const masks = parseMasks(values.mask, io.env);
   const duration = parseDuration(values.duration);
   const interval = parseDuration(values.interval);
@@ -304,18 +334,47 @@ export async function learnCommand(
   const learner = new Learner();
   const started = clock.now();
   const deadline = started.getTime() + duration;
-  for (;;) {
-    const scan = await collectSockets({
-      paths,
-      ...(scope.filter.netns ? { netns: scope.filter.netns } : {}),
-    });
-    if (learner.observations === 0) reportDiagnostics(scan.diagnostics, io, values.debug ?? false);
-    const sockets = scope.select(scan.sockets);
-    // With cluster knowledge, peers are learned as workloads, Services and entities.
-    const ephemeralPorts = scopeEphemeralRange(sockets, own) ?? DEFAULT_EPHEMERAL_RANGE;
-    learner.observe(sockets, cluster, { ephemeralPorts });
-    if (clock.now().getTime() + interval > deadline) break;
-    await clock.sleep(interval);
+  // Ctrl-C (or a SIGTERM) ends learning early; what was seen so far is still written.
+  const stop = new AbortController();
+  let interrupted: keyof typeof SIGNAL_EXIT | undefined;
+  const onSignal = (signal: keyof typeof SIGNAL_EXIT) => {
+    interrupted ??= signal;
+    stop.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  // Progress rewrites one stderr line, so only on a terminal; a pipe or a log gets none.
+  const progress = io.errIsTTY === true;
+  const showProgress = () => {
+    const { listeners, egress, ingress } = learner.seen;
+    io.err(
+      `\r\x1b[Klearning ${escapeText(description)}: ${seconds(clock.now().getTime() - started.getTime())} of ${escapeText(values.duration)}, ` +
+        `${learner.observations} observation(s): ${listeners} listener(s), ${egress} egress and ${ingress} ingress peer(s) (Ctrl-C writes what was learned so far)`,
+    );
+  };
+  try {
+    for (;;) {
+      const scan = await collectSockets({
+        paths,
+        ...(scope.filter.netns ? { netns: scope.filter.netns } : {}),
+      });
+      if (learner.observations === 0) reportDiagnostics(scan.diagnostics, io, values.debug ?? false);
+      const sockets = scope.select(scan.sockets);
+      // With cluster knowledge, peers are learned as workloads, Services and entities.
+      const ephemeralPorts = scopeEphemeralRange(sockets, own) ?? DEFAULT_EPHEMERAL_RANGE;
+      learner.observe(sockets, cluster, { ephemeralPorts });
+      if (progress) showProgress();
+      // The duration is a duration (issue 14: 6s at 2s intervals once ended after 4.1 s):
+      // sleep up to the deadline, however the interval divides it, and look once more there.
+      const left = deadline - clock.now().getTime();
+      if (stop.signal.aborted || left <= 0) break;
+      await clock.sleep(Math.min(interval, left), stop.signal);
+      if (stop.signal.aborted) break;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (progress) io.err("\r\x1b[K");
   }
   const ended = clock.now();
   // With a pod, the baseline is named after its workload and selects it by its stable labels.
@@ -333,13 +392,23 @@ export async function learnCommand(
     ` Learned by socklens learn on ${escapeText(hostname())}`,
     ` from ${started.toISOString()} to ${ended.toISOString()} (${learner.observations} observations, every ${escapeText(values.interval)})`,
     ` scope: ${escapeText(description)}`,
+    ...(interrupted
+      ? [
+          ` Interrupted by ${interrupted} before the ${escapeText(values.duration)} were over: it holds what was seen until then.`,
+        ]
+      : []),
     target
       ? ` It allows ${exactly}: review it, then commit.`
       : ` It allows ${exactly}: review it, set spec.podSelector, then commit.`,
     ...omittedLines(omitted),
   ];
-  if (writeYamlDocument(doc, header, values.output, io))
-    io.err(`socklens: wrote a baseline from ${learner.observations} observations to ${values.output}\n`);
+  const toFile = writeYamlDocument(doc, header, values.output, io);
+  const where = toFile ? `to ${escapeText(values.output)}` : "to stdout";
+  if (interrupted)
+    io.err(
+      `socklens: interrupted by ${interrupted} after ${seconds(ended.getTime() - started.getTime())}: wrote what was learned from ${learner.observations} observation(s) ${where}\n`,
+    );
+  else if (toFile) io.err(`socklens: wrote a baseline from ${learner.observations} observations ${where}\n`);
   reportOmitted(omitted, io);
-  return EXIT_OK;
+  return interrupted ? SIGNAL_EXIT[interrupted] : EXIT_OK;
 }

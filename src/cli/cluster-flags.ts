@@ -3,7 +3,9 @@
  * ~/.kube/config). Without either, socklens never talks to a cluster. The Kubernetes client
  * is imported only then: it costs ~0.35 s of start-up that a plain scan should not pay.
  */
+import { existsSync } from "node:fs";
 import { networkInterfaces } from "node:os";
+import { join } from "node:path";
 import type { ClusterIndex } from "../core/cluster-index.js";
 import { InputError, UsageError } from "./errors.js";
 import type { CliIO } from "./io.js";
@@ -27,11 +29,46 @@ export function localAddresses(): string[] {
     .filter((a): a is string => typeof a === "string");
 }
 
+export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/**
+ * Where the default loading rules look (KUBECONFIG, ~/.kube/config, the in-cluster service
+ * account), and whether any of them is there. The client falls back to http://localhost:8080
+ * when none is, and then fails with "HTTP protocol is not allowed", which says nothing about
+ * the real problem; we say it instead (issue 14).
+ */
+export function defaultKubeconfigSearch(
+  env: NodeJS.ProcessEnv,
+  exists: (path: string) => boolean = existsSync,
+): { found: boolean; looked: string[] } {
+  if (env.KUBECONFIG) return { found: true, looked: [`KUBECONFIG=${env.KUBECONFIG}`] };
+  const looked = ["KUBECONFIG (not set)"];
+  const home = env.HOME;
+  if (home) {
+    const file = join(home, ".kube", "config");
+    if (exists(file)) return { found: true, looked: [file] };
+    looked.push(`${file} (no such file)`);
+  } else looked.push("~/.kube/config (HOME is not set)");
+  if (exists(SERVICE_ACCOUNT_TOKEN)) return { found: true, looked: [SERVICE_ACCOUNT_TOKEN] };
+  looked.push(`the in-cluster service account (${SERVICE_ACCOUNT_TOKEN}: none)`);
+  return { found: false, looked };
+}
+
 /** The kubeconfig the flags name (or the default loading rules), or an input error saying which. */
-export async function kubeConfigFrom(values: {
-  kubeconfig?: string;
-  context?: string;
-}): Promise<import("@kubernetes/client-node").KubeConfig> {
+export async function kubeConfigFrom(
+  values: {
+    kubeconfig?: string;
+    context?: string;
+  },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<import("@kubernetes/client-node").KubeConfig> {
+  if (!values.kubeconfig) {
+    const search = defaultKubeconfigSearch(env);
+    if (!search.found)
+      throw new InputError(
+        `no kubeconfig found: looked at ${search.looked.join(", ")}; pass --kubeconfig FILE or set KUBECONFIG`,
+      );
+  }
   const { loadKubeConfig } = await import("../kube/cluster-snapshot.js");
   try {
     return loadKubeConfig(values.kubeconfig, values.context);
@@ -53,7 +90,7 @@ export async function loadCluster(
   }
   const { fetchClusterSnapshot } = await import("../kube/cluster-snapshot.js");
   const { ClusterIndex } = await import("../core/cluster-index.js");
-  const kc = await kubeConfigFrom(values);
+  const kc = await kubeConfigFrom(values, io.env);
   const server = kc.getCurrentCluster()?.server ?? "(no current cluster)";
   try {
     const { snapshot, missing } = await fetchClusterSnapshot(kc);

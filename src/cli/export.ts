@@ -4,7 +4,6 @@
  * NetworkPolicy (`--as networkpolicy`). The baseline comes from the cluster, or from a file.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { Document } from "yaml";
 import { parseBaseline } from "../api/parse.js";
 import { GROUP, VERSION } from "../api/v1alpha1/common.js";
@@ -20,6 +19,7 @@ import {
 import { escapeText } from "../core/escape.js";
 import { kubeConfigFrom } from "./cluster-flags.js";
 import { EXIT_OK, EXIT_USAGE, InputError, UsageError } from "./errors.js";
+import { parseFlags } from "./flags.js";
 import { type CliIO, writeYamlDocument } from "./io.js";
 
 export const EXPORT_HELP = `Usage: socklens baseline export NAMESPACE/NAME [--kubeconfig FILE | --cluster] [--as baseline|networkpolicy] [-o FILE]
@@ -44,6 +44,15 @@ export const EXPORT_HELP = `Usage: socklens baseline export NAMESPACE/NAME [--ku
 
 const FORMATS = ["baseline", "networkpolicy"] as const;
 
+export const EXPORT_OPTIONS = {
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+  cluster: { type: "boolean" },
+  output: { type: "string", short: "o", default: "-" },
+  as: { type: "string", default: "baseline" },
+  "from-file": { type: "string" },
+} as const;
+
 interface Source {
   /** Where the baseline came from, for the header comment. */
   origin: string;
@@ -64,19 +73,7 @@ export async function baselineCommand(args: string[], io: CliIO): Promise<number
   const [sub, ...rest] = args;
   if (sub !== "export")
     throw new UsageError(`baseline: unknown subcommand ${JSON.stringify(sub ?? "")}\n\n${EXPORT_HELP}`);
-  const { values, positionals } = parseArgs({
-    args: rest,
-    options: {
-      kubeconfig: { type: "string" },
-      context: { type: "string" },
-      cluster: { type: "boolean" },
-      output: { type: "string", short: "o", default: "-" },
-      as: { type: "string", default: "baseline" },
-      "from-file": { type: "string" },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values, positionals } = parseFlags(rest, EXPORT_OPTIONS, true);
   const as = values.as as (typeof FORMATS)[number];
   if (!FORMATS.includes(as)) throw new UsageError(`--as: "${values.as}" is not one of ${FORMATS.join(", ")}`);
   const ref = positionals[0];

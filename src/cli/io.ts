@@ -7,13 +7,29 @@ export interface CliIO {
   out: (text: string) => void;
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** stderr is a terminal: progress lines (which rewrite themselves with \r) go there only then. */
+  errIsTTY?: boolean;
 }
 
 export const processIO: CliIO = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
+  get errIsTTY() {
+    return process.stderr.isTTY === true;
+  },
 };
+
+/**
+ * `socklens scan | head` closes the pipe early: that is the reader being done, not an error
+ * worth a stack trace (netstat and ss exit quietly too).
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+}
 
 /**
  * A YAML document (a baseline to review) to stdout ("-") or a file, with a header comment.

@@ -3,7 +3,7 @@
 import { escapeNonPrintable, escapeText } from "../core/escape.js";
 import { ProcRootError } from "../procfs/diagnostics.js";
 import { EXIT_USAGE, InputError, UsageError } from "./errors.js";
-import { type CliIO, processIO } from "./io.js";
+import { type CliIO, exitQuietlyOnClosedPipe, processIO } from "./io.js";
 import { VERSION } from "./version.js";
 
 const HELP = `socklens ${VERSION} — netstat for Kubernetes, with a memory
@@ -26,9 +26,11 @@ Commands:
   baseline export NS/NAME   what Learn mode learned, as a baseline to review
                             (--as networkpolicy: the reviewed spec as a NetworkPolicy)
   version      print the version
+  completion SHELL          a completion script for bash, zsh or fish
 
 Run 'socklens <command> --help' for a command's flags.
-Exit codes: 0 ok, 1 findings/differences, 2 usage or input error.
+Exit codes: 0 ok, 1 findings/differences, 2 usage or input error,
+130/143 learn stopped by SIGINT/SIGTERM (it still writes what it learned).
 `;
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
@@ -77,6 +79,13 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = 
     const m = await import("./operator.js");
     return { run: m.operatorCommand, help: m.OPERATOR_HELP };
   },
+  completion: async () => {
+    const m = await import("./completion.js");
+    return {
+      run: (a, io) => m.completionCommand(a, io, Object.keys(COMMANDS), HELP),
+      help: m.COMPLETION_HELP,
+    };
+  },
   baseline: async () => {
     const m = await import("./export.js");
     return { run: m.baselineCommand, help: m.EXPORT_HELP };
@@ -89,6 +98,7 @@ async function netView(view: "interfaces" | "routes" | "stats"): Promise<{ run: 
 }
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  if (io === processIO) exitQuietlyOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     io.out(HELP);

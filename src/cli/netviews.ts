@@ -1,36 +1,34 @@
 /** `socklens interfaces`, `routes` and `stats`: the other per-namespace views. */
-import { parseArgs } from "node:util";
 import { maskAddress } from "../core/mask.js";
-import { renderTable } from "../core/render.js";
-import { netnsLabel } from "../core/socket.js";
+import { netnsCell, renderTable } from "../core/render.js";
 import { collectNetInfo, type NamespaceNetInfo } from "../procfs/netinfo.js";
+import { hostNetnsInode } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_OK } from "./errors.js";
+import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
-import { parseMasks, parseNetns, parseOutput } from "./options.js";
+import { parseMasks, parseNetns, parseOutput, toYaml } from "./options.js";
 
-export const NETVIEW_HELP = `Usage: socklens interfaces|routes|stats [--netns NS[,…]] [-o table|wide|json|ndjson] [--mask CIDR]
+export const NETVIEW_HELP = `Usage: socklens interfaces|routes|stats [--netns NS[,…]] [-o table|wide|json|yaml|ndjson] [--mask CIDR]
 
   interfaces   per-interface byte, packet, error and drop counters (/proc/net/dev)
   routes       IPv4 and IPv6 routes (/proc/net/route, /proc/net/ipv6_route)
   stats        TCP/UDP counters: retransmits, resets, listen overflows and drops
-               (/proc/net/snmp, /proc/net/netstat); -o json includes every counter
+               (/proc/net/snmp, /proc/net/netstat); -o json/yaml include every counter
 `;
 
 type View = "interfaces" | "routes" | "stats";
 
+export const NETVIEW_OPTIONS = {
+  netns: { type: "string", multiple: true },
+  output: { type: "string", short: "o" },
+  mask: { type: "string", multiple: true },
+  debug: { type: "boolean" },
+} as const;
+
 export async function netViewCommand(view: View, args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      netns: { type: "string", multiple: true },
-      output: { type: "string", short: "o" },
-      mask: { type: "string", multiple: true },
-      debug: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(args, NETVIEW_OPTIONS);
   const format = parseOutput(values.output);
   const paths = procPathsFromEnv(io.env);
   const netns = parseNetns(values.netns, paths);
@@ -50,21 +48,31 @@ export async function netViewCommand(view: View, args: string[], io: CliIO): Pro
         gateway: maskAddress(r.gateway, masks),
       }));
     }
-    return [{ ...base, ...n.counters, ...(format === "json" ? { all: n.allCounters } : {}) }];
+    return [
+      { ...base, ...n.counters, ...(format === "json" || format === "yaml" ? { all: n.allCounters } : {}) },
+    ];
   });
-  if (format === "json") {
-    io.out(`${JSON.stringify(records, null, 2)}\n`);
+  if (format === "json" || format === "yaml") {
+    io.out(format === "json" ? `${JSON.stringify(records, null, 2)}\n` : await toYaml(records));
     return EXIT_OK;
   }
   if (format === "ndjson") {
     io.out(records.map((r) => `${JSON.stringify(r)}\n`).join(""));
     return EXIT_OK;
   }
-  io.out(`${renderView(view, namespaces, masks.length ? (a) => maskAddress(a, masks) : (a) => a)}\n`);
+  // The host's namespace is called `host`, as in the scan table (docs/cli.md).
+  const host = hostNetnsInode(paths);
+  const label = (n: NamespaceNetInfo) => netnsCell(n, host);
+  io.out(`${renderView(view, namespaces, masks.length ? (a) => maskAddress(a, masks) : (a) => a, label)}\n`);
   return EXIT_OK;
 }
 
-function renderView(view: View, namespaces: NamespaceNetInfo[], mask: (a: string) => string): string {
+function renderView(
+  view: View,
+  namespaces: NamespaceNetInfo[],
+  mask: (a: string) => string,
+  netnsLabel: (n: NamespaceNetInfo) => string,
+): string {
   if (view === "interfaces") {
     return renderTable(
       [

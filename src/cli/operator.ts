@@ -1,8 +1,8 @@
 /** `socklens operator`: the NetworkBaseline controller (a Deployment in a cluster). Wiring only. */
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import { kubeConfigFrom } from "./cluster-flags.js";
 import { EXIT_OK } from "./errors.js";
+import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
 import { VERSION } from "./version.js";
 
@@ -21,20 +21,17 @@ With several replicas, one leads through a coordination.k8s.io Lease.
                              what was learned, in mode Alert (needs update on networkbaselines)
 `;
 
+export const OPERATOR_OPTIONS = {
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+  "leader-elect": { type: "boolean", default: true },
+  "lease-namespace": { type: "string" },
+  identity: { type: "string" },
+  "auto-promote": { type: "boolean", default: false },
+} as const;
+
 export async function operatorCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      kubeconfig: { type: "string" },
-      context: { type: "string" },
-      "leader-elect": { type: "boolean", default: true },
-      "lease-namespace": { type: "string" },
-      identity: { type: "string" },
-      "auto-promote": { type: "boolean", default: false },
-    },
-    allowNegative: true,
-    strict: true,
-  });
+  const { values } = parseFlags(args, OPERATOR_OPTIONS);
   const identity = values.identity ?? io.env.POD_NAME ?? hostname();
   const log = (message: string, fields: Record<string, unknown> = {}) =>
     io.err(

@@ -3,20 +3,33 @@ import { normalizeStateName, type SocketFilter } from "../core/filter.js";
 import type { Protocol } from "../core/socket.js";
 import { type Cidr, parseCidr } from "../net/cidr.js";
 import { ALL_STATE_NAMES } from "../net/states.js";
-import { netnsInodeByName } from "../procfs/netns.js";
+import { hostNetnsInode, netnsInodeByName } from "../procfs/netns.js";
 import type { ProcPaths } from "../procfs/paths.js";
 import { UsageError } from "./errors.js";
 
-export type OutputFormat = "table" | "wide" | "json" | "ndjson";
+export type OutputFormat = "table" | "wide" | "json" | "yaml" | "ndjson";
+
+/** Every format a list of sockets (or rows) can be printed in. */
+export const SOCKET_FORMATS: readonly OutputFormat[] = ["table", "wide", "json", "yaml", "ndjson"];
 
 export function parseOutput(
   value: string | undefined,
-  allowed: readonly OutputFormat[] = ["table", "wide", "json", "ndjson"],
+  allowed: readonly OutputFormat[] = SOCKET_FORMATS,
 ): OutputFormat {
   const v = (value ?? "table") as OutputFormat;
   if (!allowed.includes(v))
     throw new UsageError(`-o/--output: "${value}" is not one of ${allowed.join(", ")}`);
   return v;
+}
+
+/**
+ * `-o yaml`: the same document as `-o json`, as YAML (kubectl's habit). The yaml library is
+ * loaded only here: a table scan does not pay for it (issue 13: start-up). It double-quotes
+ * and escapes control characters in values, as JSON does (docs/output.md).
+ */
+export async function toYaml(value: unknown): Promise<string> {
+  const { stringify } = await import("yaml");
+  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 function list(value: string | string[] | undefined): string[] {
@@ -56,10 +69,10 @@ function parseIntList(
   return out;
 }
 
-/** --netns takes a namespace inode or a name under /run/netns. */
+/** --netns takes a namespace inode, a name under /run/netns, or `host` (pid 1's, as tables name it). */
 export function parseNetns(
   value: string | string[] | undefined,
-  paths: Pick<ProcPaths, "runNetns">,
+  paths: Pick<ProcPaths, "runNetns" | "proc">,
 ): Set<number> | undefined {
   const items = list(value);
   if (items.length === 0) return undefined;
@@ -68,6 +81,15 @@ export function parseNetns(
   for (const item of items) {
     if (/^\d+$/.test(item)) {
       out.add(Number(item));
+      continue;
+    }
+    if (item === "host") {
+      const host = hostNetnsInode(paths);
+      if (host === undefined)
+        throw new UsageError(
+          `--netns: cannot tell the host's namespace (${paths.proc}/1/ns/net is not readable)`,
+        );
+      out.add(host);
       continue;
     }
     if (item.includes("/") || item.startsWith("."))
@@ -107,7 +129,7 @@ export function parseMasks(value: string | string[] | undefined, env: NodeJS.Pro
 }
 
 export interface FilterFlags {
-  listening?: boolean;
+  listening?: boolean | undefined;
   state?: string | string[];
   proto?: string | string[];
   pid?: string | string[];
@@ -117,7 +139,7 @@ export interface FilterFlags {
   port?: string | string[];
 }
 
-export function parseFilter(flags: FilterFlags, paths: Pick<ProcPaths, "runNetns">): SocketFilter {
+export function parseFilter(flags: FilterFlags, paths: Pick<ProcPaths, "runNetns" | "proc">): SocketFilter {
   const f: SocketFilter = {};
   if (flags.listening) f.listening = true;
   const states = parseStates(flags.state);

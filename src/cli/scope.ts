@@ -2,6 +2,7 @@
 import { matchesFilter, type SocketFilter } from "../core/filter.js";
 import { attributeOrphans } from "../core/orphans.js";
 import type { Socket } from "../core/socket.js";
+import { readNamespaceNames } from "../procfs/collect.js";
 import { hostNetnsInode } from "../procfs/netns.js";
 import type { ProcPaths } from "../procfs/paths.js";
 import type { FilterFlags } from "./options.js";
@@ -21,6 +22,17 @@ export const SCOPE_HELP = `Scope (default: the host's network namespace):
       --pod-uid UID      sockets of this Kubernetes pod
 `;
 
+/**
+ * How findings name a network namespace: by its `ip netns` name when it has one (matched by
+ * inode against the bind mounts under /run/netns, so a namespace reached through a pid gets
+ * its name too): `netns 4026532318 (app)`, as docs/output.md has always shown it, else
+ * `netns 4026532318`. The inode stays first: it is what the finding record's `netns` holds.
+ */
+export function netnsScopeName(inode: number, names: ReadonlyMap<number, string>): string {
+  const name = names.get(inode);
+  return name ? `netns ${inode} (${name})` : `netns ${inode}`;
+}
+
 export interface Scope {
   filter: SocketFilter;
   description: string;
@@ -34,7 +46,10 @@ export function parseScope(
 ): Scope {
   const filter = parseFilter(flags, paths);
   const parts: string[] = [];
-  if (filter.netns) parts.push(`netns ${[...filter.netns].join(",")}`);
+  if (filter.netns) {
+    const names = readNamespaceNames(paths.runNetns);
+    parts.push([...filter.netns].map((n) => netnsScopeName(n, names)).join(", "));
+  }
   if (filter.pids) parts.push(`pid ${[...filter.pids].join(",")}`);
   if (filter.container) parts.push(`container ${filter.container.slice(0, 12)}`);
   if (filter.podUid) parts.push(`pod ${filter.podUid}`);

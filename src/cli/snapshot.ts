@@ -1,6 +1,5 @@
 /** `socklens snapshot` and `socklens diff`. */
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { textPosition } from "../api/validate.js";
 import { diffSnapshots, hasDifferences, type SnapshotDiff } from "../core/diff.js";
 import { escapeText } from "../core/escape.js";
@@ -18,14 +17,15 @@ import { readHostFacts } from "../procfs/host.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, InputError } from "./errors.js";
+import { parseFlags } from "./flags.js";
 import { readInputFile } from "./input.js";
 import type { CliIO } from "./io.js";
-import { parseMasks, parseOutput } from "./options.js";
+import { parseMasks, parseOutput, toYaml } from "./options.js";
 import { sortSockets } from "./scan.js";
 import { VERSION } from "./version.js";
 
 export const SNAPSHOT_HELP = `Usage: socklens snapshot [-o FILE|-] [--role ROLE] [--mask CIDR]
-       socklens diff BEFORE.json AFTER.json [-o table|json] [--ignore-state-counts] [--mask CIDR]
+       socklens diff BEFORE.json AFTER.json [-o table|json|yaml] [--ignore-state-counts] [--mask CIDR]
 
 snapshot writes every socket with host metadata (hostname, kernel, boot id, UTC time,
 collector version, who ran it) to FILE (default: host-role-timestamp-socklens.json in the
@@ -35,21 +35,25 @@ diff compares two snapshots: listeners that appeared or disappeared, bind-addres
 new or vanished peers, TCP state-count changes. Exit 0: no difference; 1: differences.
 `;
 
+export const SNAPSHOT_OPTIONS = {
+  output: { type: "string", short: "o" },
+  role: { type: "string", default: "host" },
+  mask: { type: "string", multiple: true },
+  debug: { type: "boolean" },
+} as const;
+
+export const DIFF_OPTIONS = {
+  output: { type: "string", short: "o" },
+  "ignore-state-counts": { type: "boolean" },
+  mask: { type: "string", multiple: true },
+} as const;
+
 export async function snapshotCommand(
   args: string[],
   io: CliIO,
   now: () => Date = () => new Date(),
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      output: { type: "string", short: "o" },
-      role: { type: "string", default: "host" },
-      mask: { type: "string", multiple: true },
-      debug: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(args, SNAPSHOT_OPTIONS);
   const masks = parseMasks(values.mask, io.env);
   const paths = procPathsFromEnv(io.env);
   const result = await collectSockets({ paths });
@@ -105,19 +109,10 @@ export function readSnapshot(file: string): Snapshot {
 }
 
 export async function diffCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      output: { type: "string", short: "o" },
-      "ignore-state-counts": { type: "boolean" },
-      mask: { type: "string", multiple: true },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
+  const { values, positionals } = parseFlags(args, DIFF_OPTIONS, true);
   if (positionals.length !== 2)
     throw new InputError(`diff needs two snapshot files, got ${positionals.length}\n\n${SNAPSHOT_HELP}`);
-  const format = parseOutput(values.output, ["table", "json"]);
+  const format = parseOutput(values.output, ["table", "json", "yaml"]);
   const [a, b] = positionals as [string, string];
   const masks = parseMasks(values.mask, io.env);
   // Snapshots taken without --mask are masked here, so the diff shows no sensitive address.
@@ -127,6 +122,7 @@ export async function diffCommand(args: string[], io: CliIO): Promise<number> {
   after.sockets = after.sockets.map((s) => maskSocket(s, masks));
   const diff = diffSnapshots(before.sockets, after.sockets);
   if (format === "json") io.out(`${JSON.stringify(diff, null, 2)}\n`);
+  else if (format === "yaml") io.out(await toYaml(diff));
   else io.out(renderDiff(diff, before, after));
   return hasDifferences(diff, { ignoreStateCounts: values["ignore-state-counts"] ?? false })
     ? EXIT_FINDINGS

@@ -3,7 +3,6 @@
  * once when it starts and when it ends — baseline checks when a baseline is given, and every
  * detector always. On exit (duration, Ctrl-C) a summary. Wiring only.
  */
-import { parseArgs } from "node:util";
 import { parseDuration } from "../api/v1alpha1/common.js";
 import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, findingKey } from "../core/baseline/evaluate.js";
@@ -14,8 +13,8 @@ import { escapeText } from "../core/escape.js";
 import { maskFinding } from "../core/mask.js";
 import { detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
-import { netnsLabel, type Socket } from "../core/socket.js";
-import { collectSockets } from "../procfs/collect.js";
+import type { Socket } from "../core/socket.js";
+import { collectSockets, readNamespaceNames } from "../procfs/collect.js";
 import { FdCache } from "../procfs/fd-cache.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import { ownEphemeralRange } from "../procfs/netns.js";
@@ -26,9 +25,10 @@ import { readBaselineFiles, reportProblems } from "./baseline.js";
 import { localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
-import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
+import { netnsScopeName, parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
 export const WATCH_HELP = `Usage: socklens watch [--baseline FILE] [scope] [--interval 1s] [--duration D] [-o table|ndjson] [--mask CIDR]
 
@@ -39,6 +39,16 @@ FailedHandshakes, EphemeralPortPressure, NetworkDiscoveryTool (docs/detectors.md
 Without --duration it runs until Ctrl-C. Exit 0 when nothing was found, 1 otherwise.
 
 ${SCOPE_HELP}`;
+
+export const WATCH_OPTIONS = {
+  ...SCOPE_OPTIONS,
+  baseline: { type: "string", multiple: true, short: "f" },
+  interval: { type: "string", default: "1s" },
+  duration: { type: "string" },
+  output: { type: "string", short: "o" },
+  mask: { type: "string", multiple: true },
+  debug: { type: "boolean" },
+} as const;
 
 export interface WatchClock {
   now: () => number;
@@ -66,19 +76,7 @@ export async function watchCommand(
   io: CliIO,
   clock: WatchClock = realClock,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      ...SCOPE_OPTIONS,
-      baseline: { type: "string", multiple: true, short: "f" },
-      interval: { type: "string", default: "1s" },
-      duration: { type: "string" },
-      output: { type: "string", short: "o" },
-      mask: { type: "string", multiple: true },
-      debug: { type: "boolean" },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(args, WATCH_OPTIONS);
   const interval = parseDuration(values.interval);
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 1s`);
@@ -151,14 +149,10 @@ export async function watchCommand(
           return user ? { ...p, user } : p;
         },
       );
+      // By `ip netns` name where there is one, matched by inode (scope.ts).
+      const netnsNames = readNamespaceNames(paths.runNetns);
       const names = new Map<number, string>();
-      for (const n of scan.namespaces)
-        names.set(
-          n.inode,
-          `netns ${netnsLabel({ netns: n.inode, ...(n.name ? { netnsName: n.name } : {}) })}`,
-        );
-      for (const s of sockets) if (!names.has(s.netns)) names.set(s.netns, `netns ${netnsLabel(s)}`);
-      for (const ns of byNetns.keys()) if (!names.has(ns)) names.set(ns, `netns ${ns}`);
+      for (const ns of byNetns.keys()) names.set(ns, netnsScopeName(ns, netnsNames));
       tracker.observe(
         now,
         [...byNetns].map(([ns, list]) => ({

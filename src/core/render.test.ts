@@ -82,3 +82,72 @@ describe("renderSocketTable and renderSummary with hostile names", () => {
     expect(text).toContain("4026531840(blue\\n4026531840(red)  -  tcp  99)");
   });
 });
+
+describe("renderSocketTable columns (issue 14)", () => {
+  const HOST = 4026531840;
+  const closeWait: Socket = {
+    ...listener,
+    process: "app",
+    cmdline: "app",
+    state: "CLOSE_WAIT",
+    remoteAddress: "10.0.0.9",
+    remotePort: 51512,
+    rxQueue: 4096,
+    txQueue: 17,
+    uid: 0,
+    user: "root",
+  };
+  const inPod: Socket = {
+    ...closeWait,
+    inode: 99,
+    netns: 4026532318,
+    netnsName: "app",
+    uid: 1000,
+    container: { id: "c0ffee5555556666", runtime: "containerd" },
+  };
+  const header = (text: string) => (text.split("\n")[0] ?? "").split(/\s{2,}/);
+
+  it("are the same whatever the host holds: one namespace or several, containers or none", () => {
+    const expected = [
+      "Proto",
+      "Recv-Q",
+      "Send-Q",
+      "Local Address",
+      "Foreign Address",
+      "State",
+      "PID/Program",
+      "Netns",
+      "Container/Pod",
+    ];
+    expect(header(renderSocketTable([closeWait], { hostNetns: HOST }))).toEqual(expected);
+    expect(header(renderSocketTable([closeWait, inPod], { hostNetns: HOST }))).toEqual(expected);
+    expect(header(renderSocketTable([], { hostNetns: HOST }))).toEqual(expected);
+    expect(header(renderSocketTable([closeWait], { peer: true })).at(-1)).toBe("Peer");
+  });
+
+  it("shows the queues, names the host namespace host and keeps a named one's inode", () => {
+    const lines = renderSocketTable([closeWait, inPod], { hostNetns: HOST }).split("\n");
+    expect(lines[1]?.split(/\s{2,}/)).toEqual([
+      "tcp",
+      "4096",
+      "17",
+      "0.0.0.0:8080",
+      "10.0.0.9:51512",
+      "CLOSE_WAIT",
+      "812/app",
+      "host",
+      "-",
+    ]);
+    expect(lines[2]).toContain("4026532318(app)");
+    expect(lines[2]).toContain("c0ffee555555");
+  });
+
+  it("-o wide: UID is always the number, never a name from this host's /etc/passwd", () => {
+    const text = renderSocketTable([closeWait, inPod], { wide: true, hostNetns: HOST });
+    const rows = text.split("\n").map((l) => l.split(/\s{2,}/));
+    const uid = rows[0]?.indexOf("UID") ?? -1;
+    expect(uid).toBeGreaterThan(0);
+    expect(rows.slice(1).map((r) => r[uid])).toEqual(["0", "1000"]);
+    expect(text).not.toContain("root");
+  });
+});

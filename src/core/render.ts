@@ -57,29 +57,60 @@ function peerCell(s: Socket): string {
   return identityText(r, "/");
 }
 
-function netnsCell(s: Socket): string {
-  return netnsLabel(s);
+/**
+ * How a table names a network namespace: `host` for the host's (pid 1's), else its inode with
+ * its `ip netns` name when it has one. The inode stays visible for named namespaces: a name
+ * is chosen by whoever ran `ip netns add`, the inode is what the kernel says.
+ */
+export function netnsCell(n: { netns: number; netnsName?: string }, hostNetns?: number): string {
+  if (hostNetns !== undefined && n.netns === hostNetns) return n.netnsName ? `host(${n.netnsName})` : "host";
+  return netnsLabel(n);
+}
+
+export interface SocketTableOptions {
+  /** -o wide: UID, Inode and Command too. */
+  wide?: boolean;
+  /** The host's network namespace inode, shown as `host`. */
+  hostNetns?: number;
+  /**
+   * Cluster knowledge was asked for: add the Peer column. Decided by the flag, not by the
+   * data, so the same command gives the same columns on every host.
+   */
+  peer?: boolean;
+}
+
+function queueCell(n: number | undefined): string {
+  return n === undefined ? "-" : String(n);
 }
 
 /**
- * The default table. Netns and Container/Pod columns appear only when they tell something:
- * more than one namespace, or any socket in a container.
+ * The default table, netstat's columns first (Recv-Q and Send-Q: a CLOSE_WAIT with bytes
+ * waiting is the signal), then ours. The columns are the same on every host whatever it
+ * holds (issue 14): a column that appears only when there is a second namespace or a
+ * container would move every other column, and break `awk '{print $5}'`.
+ * The wide view adds UID (always the number: see docs/cli.md), Inode and Command.
  */
-export function renderSocketTable(sockets: Socket[], options: { wide?: boolean } = {}): string {
-  const namespaces = new Set(sockets.map((s) => s.netns));
-  const showNetns = namespaces.size > 1 || options.wide;
-  const showContainer = sockets.some((s) => s.container || s.pod) || options.wide;
-  const headers = ["Proto", "Local Address", "Foreign Address", "State", "PID/Program"];
-  if (showNetns) headers.push("Netns");
-  if (showContainer) headers.push("Container/Pod");
-  // Only with cluster knowledge: who the remote side is.
-  const showPeer = sockets.some((s) => s.remote);
+export function renderSocketTable(sockets: Socket[], options: SocketTableOptions = {}): string {
+  const headers = [
+    "Proto",
+    "Recv-Q",
+    "Send-Q",
+    "Local Address",
+    "Foreign Address",
+    "State",
+    "PID/Program",
+    "Netns",
+    "Container/Pod",
+  ];
+  const showPeer = options.peer ?? sockets.some((s) => s.remote);
   if (showPeer) headers.push("Peer");
-  if (options.wide) headers.push("User", "Inode", "Recv-Q", "Send-Q", "Command");
+  if (options.wide) headers.push("UID", "Inode", "Command");
   const rows = sockets.map((s) => {
     const proto = s.family === "inet6" ? `${s.protocol}6` : s.protocol;
     const row = [
       proto,
+      queueCell(s.rxQueue),
+      queueCell(s.txQueue),
       // A unix record a socket name may have forged says so where its name is (ADR 0006).
       s.ambiguous
         ? `${endpoint(s.localAddress, s.localPort, s.family)} (ambiguous)`
@@ -87,19 +118,11 @@ export function renderSocketTable(sockets: Socket[], options: { wide?: boolean }
       s.family === "unix" ? "" : endpoint(s.remoteAddress, s.remotePort, s.family),
       s.state,
       ownerCell(s),
+      netnsCell(s, options.hostNetns),
+      containerCell(s),
     ];
-    if (showNetns) row.push(netnsCell(s));
-    if (showContainer) row.push(containerCell(s));
     if (showPeer) row.push(peerCell(s));
-    if (options.wide) {
-      row.push(
-        s.user ?? (s.uid === undefined ? "-" : String(s.uid)),
-        String(s.inode),
-        String(s.rxQueue ?? 0),
-        String(s.txQueue ?? 0),
-        s.cmdline || "-",
-      );
-    }
+    if (options.wide) row.push(s.uid === undefined ? "-" : String(s.uid), String(s.inode), s.cmdline || "-");
     return row;
   });
   return renderTable(headers, rows);
@@ -152,7 +175,7 @@ const SUMMARY_STATES = [
   "UNCONN",
 ];
 
-export function renderSummary(rows: StateSummaryRow[]): string {
+export function renderSummary(rows: StateSummaryRow[], hostNetns?: number): string {
   const present = SUMMARY_STATES.filter((st) => rows.some((r) => r.states[st]));
   const others = (r: StateSummaryRow) =>
     Object.entries(r.states)
@@ -161,7 +184,7 @@ export function renderSummary(rows: StateSummaryRow[]): string {
   const showOther = rows.some((r) => others(r) > 0);
   const headers = ["Netns", "Container/Pod", "Proto", "Total", ...present, ...(showOther ? ["Other"] : [])];
   const body = rows.map((r) => [
-    netnsLabel(r),
+    netnsCell(r, hostNetns),
     [r.container?.slice(0, 12), r.podUid ? `pod:${r.podUid}` : undefined].filter(Boolean).join(" ") || "-",
     r.protocol,
     String(r.total),

@@ -48,6 +48,8 @@ export interface ScanDiagnostics {
   /** Paths we were not allowed to read (count, and the first few for the message). */
   permissionDenied: number;
   deniedExamples: string[];
+  /** The processes those paths belong to (distinct, the first 20): the message names them. */
+  deniedPids: number[];
   /** Entries that failed otherwise (EISDIR, ELOOP, EINVAL…): count, and the first few with their code. */
   unreadable: number;
   unreadableExamples: string[];
@@ -65,6 +67,7 @@ export function emptyDiagnostics(): ScanDiagnostics {
     processesVanished: 0,
     permissionDenied: 0,
     deniedExamples: [],
+    deniedPids: [],
     unreadable: 0,
     unreadableExamples: [],
     malformedLines: 0,
@@ -77,6 +80,19 @@ export function emptyDiagnostics(): ScanDiagnostics {
 export function noteDenied(diag: ScanDiagnostics, path: string): void {
   diag.permissionDenied++;
   if (diag.deniedExamples.length < 3) diag.deniedExamples.push(path);
+  const pid = pidOfPath(path);
+  if (pid !== undefined && diag.deniedPids.length < 20 && !diag.deniedPids.includes(pid))
+    diag.deniedPids.push(pid);
+}
+
+/**
+ * The pid a /proc path is about: the last `/<digits>/` segment followed by a name
+ * (`/proc/812/ns/net`, `/host/proc/812/fd/3`), so a digit in the proc root is not taken for it.
+ */
+export function pidOfPath(path: string): number | undefined {
+  let pid: number | undefined;
+  for (const m of path.matchAll(/\/(\d{1,10})(?=\/[^\d/])/g)) pid = Number(m[1]);
+  return pid;
 }
 
 /** Count malformed lines, and keep the first 100 for `--debug` (file:line and the text). */

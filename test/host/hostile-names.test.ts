@@ -78,7 +78,9 @@ describe.skipIf(unavailable !== null)("hostile names in every text output", () =
   });
 
   const records = (): Socket[] =>
-    lines(runCli(["scan", "--netns", inode, "-o", "ndjson"]).stdout).map((l) => JSON.parse(l) as Socket);
+    lines(runCli(["scan", "-a", "--netns", inode, "-o", "ndjson"]).stdout).map(
+      (l) => JSON.parse(l) as Socket,
+    );
 
   it("the process really carries the names (the kernel keeps them raw)", () => {
     const mine = records().filter((s) => s.pid === pid);
@@ -92,7 +94,7 @@ describe.skipIf(unavailable !== null)("hostile names in every text output", () =
     ["table", []],
     ["wide", ["-o", "wide"]],
   ])("scan %s: one line per socket, names escaped", (_name, flags) => {
-    const r = runCli(["scan", "--netns", inode, ...flags]);
+    const r = runCli(["scan", "-a", "--netns", inode, ...flags]);
     expect(r.code, r.stderr).toBe(0);
     expectSafe(r.stdout + r.stderr);
     expect(lines(r.stdout)).toHaveLength(records().length + 1);
@@ -101,10 +103,10 @@ describe.skipIf(unavailable !== null)("hostile names in every text output", () =
   });
 
   it("scan --summary: one line per row, the netns name escaped", () => {
-    const r = runCli(["scan", "--netns", inode, "--summary"]);
+    const r = runCli(["scan", "-a", "--netns", inode, "--summary"]);
     expectSafe(r.stdout + r.stderr);
     const json = JSON.parse(
-      runCli(["scan", "--netns", inode, "--summary", "-o", "json"]).stdout,
+      runCli(["scan", "-a", "--netns", inode, "--summary", "-o", "json"]).stdout,
     ) as StateSummaryRow[];
     expect(lines(r.stdout)).toHaveLength(json.length + 1);
     expect(r.stdout).toContain(`${inode}(${ns.replace("\u001b", "\\x1b").replace("\n", "\\n")})`);

@@ -64,6 +64,8 @@ describe.skipIf(unavailable !== null)("learn, then check", () => {
     const clean = runCli(["check", "--baseline", baselineFile, "--netns", app]);
     expect(clean.code, clean.stdout).toBe(0);
     expect(clean.stdout).toContain("0 finding(s)");
+    // The namespace is named by its `ip netns` name (matched by inode), not only its inode.
+    expect(clean.stdout).toMatch(new RegExp(`scope netns \\d+ \\(${app}\\)`));
   });
 
   it("names a new listener and a new outbound connection, and exits 1", async () => {

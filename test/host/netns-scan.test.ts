@@ -76,7 +76,8 @@ describe.skipIf(unavailable !== null)("socklens scan on real network namespaces"
         "cgroup v2 case skipped: no cgroup2 hierarchy mounted at /sys/fs/cgroup or /sys/fs/cgroup/unified",
       );
     }
-    const r = runCli(["scan", "-o", "ndjson"]);
+    // -a: unix sockets too (the default, as netstat -tan, leaves them out).
+    const r = runCli(["scan", "-a", "-o", "ndjson"]);
     expect(r.code, r.stderr).toBe(0);
     stderr = r.stderr;
     sockets = r.stdout
@@ -232,7 +233,7 @@ describe.skipIf(unavailable !== null)("socklens scan on real network namespaces"
   it("shows the namespace and container columns in the table and a summary", () => {
     const table = runCli(["scan", "--netns", `${nsC},${nsA}`, "--proto", "tcp"]);
     expect(table.stdout.split("\n")[0]).toMatch(
-      /^Proto\s+Local Address\s+Foreign Address\s+State\s+PID\/Program\s+Netns\s+Container\/Pod/,
+      /^Proto\s+Recv-Q\s+Send-Q\s+Local Address\s+Foreign Address\s+State\s+PID\/Program\s+Netns\s+Container\/Pod$/,
     );
     expect(table.stdout).toContain(`${pod.pid}/slwl-pod`);
     expect(table.stdout).toContain(`${CONTAINER_ID.slice(0, 12)} pod:${POD_UID}`);

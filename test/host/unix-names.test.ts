@@ -43,7 +43,7 @@ describe.skipIf(unavailable !== null)("unix socket names that look like records"
       ],
     });
     raw = readFileSync(`/proc/${forger.pid}/net/unix`, "latin1");
-    const r = runCli(["scan", "--netns", ns, "-o", "ndjson"]);
+    const r = runCli(["scan", "-a", "--netns", ns, "-o", "ndjson"]);
     expect(r.code, r.stderr).toBe(0);
     stderr = r.stderr;
     sockets = r.stdout

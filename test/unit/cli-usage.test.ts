@@ -33,7 +33,7 @@ describe("socklens CLI input errors", () => {
     [["scan", "--netns", "no-such-ns"], /--netns: no namespace named "no-such-ns"/],
     [["scan", "--container", "xyz"], /--container: "xyz"/],
     [["scan", "--pod-uid", "nope"], /--pod-uid: "nope"/],
-    [["scan", "-o", "yaml"], /-o\/--output: "yaml"/],
+    [["scan", "-o", "xml"], /-o\/--output: "xml"/],
     [["scan", "--mask", "10.0.0.0/33"], /--mask: "10.0.0.0\/33" is not a CIDR/],
     [["scan", "--bogus"], /Unknown option '--bogus'/],
     [["frobnicate"], /unknown command "frobnicate"/],

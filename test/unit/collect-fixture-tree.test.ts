@@ -176,7 +176,8 @@ describe("collectSockets over a fixture /proc tree", () => {
         HOST_PASSWD: join(root, "passwd"),
       },
     };
-    expect(await main(["scan", "-o", "ndjson", "--debug"], io)).toBe(0);
+    // -a: the tree's unix sockets too (a scan leaves them out unless asked, as netstat -tan).
+    expect(await main(["scan", "-a", "-o", "ndjson", "--debug"], io)).toBe(0);
     expect(out.trim().split("\n")).toHaveLength(5);
     expect(err).toContain("skipped 1 malformed line(s):");
     expect(err).toContain(`${join(root, "proc", "100", "net", "tcp")}:4: expected at least 10 columns`);

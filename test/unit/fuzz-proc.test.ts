@@ -496,9 +496,10 @@ describe.concurrent("fuzzed /proc trees", () => {
       mutationsArb().filter((ms) => ms.some((m) => m.op.startsWith("to-") || m.op === "remove")),
       { seed: SEED + 1, numRuns: CLI_RUNS },
     );
+    // -a: every table, unix too, so a row count can be held against collectSockets'.
     const commands = [
-      ["scan"],
-      ["scan", "-o", "wide"],
+      ["scan", "-a"],
+      ["scan", "-a", "-o", "wide"],
       ["snapshot", "-o", "-"],
       ["learn", "--duration", "0s"],
       ["check", "--baseline", baseline],

@@ -73,6 +73,11 @@ export class Learner {
     this.#maxListeners = Math.max(this.#maxListeners, traffic.listening);
   }
 
+  /** How much has been learned so far: what `socklens learn` shows as progress. */
+  get seen(): { listeners: number; egress: number; ingress: number } {
+    return { listeners: this.#listeners.size, egress: this.#egress.size, ingress: this.#ingress.size };
+  }
+
   /** The baseline that allows exactly what was observed (see `learned` for what did not fit). */
   baseline(meta: LearnMeta): NetworkBaselineInput {
     return this.learned(meta).baseline;

@@ -263,8 +263,8 @@ interface EventLike {
   series?: { count?: number; lastObservedTime?: unknown };
 }
 
-/** The annotation the agent puts the finding record in (src/agent/agent.ts). */
-export const FINDING_ANNOTATION = "socklens.io/finding";
+/** The annotation the agent puts the finding record in (src/agent/agent.ts: FINDING_ANNOTATION). */
+const FINDING_ANNOTATION = "socklens.io/finding";
 
 function timeOf(v: unknown): number | undefined {
   if (v === undefined || v === null) return undefined;

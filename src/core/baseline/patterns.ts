@@ -36,7 +36,10 @@ export function patternOf(f: Finding): Pattern {
   const listener = !f.peer && s !== undefined && (s.state === "LISTEN" || s.state === "UNCONN");
   const address = f.peer?.address ?? (listener ? s?.localAddress : undefined);
   const port = f.peer?.port ?? (listener ? s?.localPort : undefined);
-  const process = s?.process ?? f.holder?.process;
+  // A beacon's connections are short: its process is known only when a scan happens to catch
+  // one open (a TIME_WAIT socket has no holder), so one run names it and the next does not.
+  // The peer is the beacon; a pattern that sometimes has a process would not match itself.
+  const process = f.rule === "Beaconing" ? undefined : (s?.process ?? f.holder?.process);
   return {
     rule: f.rule,
     ...(address !== undefined && address !== "" ? { address } : {}),

@@ -39,7 +39,9 @@ export function phraseOf(r: FindingRecord, firstSeen: number | undefined): Text 
     }
     case "NetworkDiscoveryTool":
       return [
-        code(r.cmdline ?? r.process ?? "a discovery tool"),
+        // The record keeps argv NUL-separated (exact); people read it space-separated, as the
+        // detector's own sentence does.
+        code(r.cmdline?.replaceAll("\0", " ").trim() || r.process || "a discovery tool"),
         plain(" run"),
         ...at,
         ...(r.pid !== undefined ? [plain(" (pid "), data(String(r.pid)), plain(")")] : []),

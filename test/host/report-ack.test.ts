@@ -43,10 +43,26 @@ spec:
 }
 
 /** Run watch for `seconds` over the namespaces; resolves with its stdout lines. */
-function watch(netns: string[], seconds: number, extra: string[]): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+function watch(
+  netns: string[],
+  seconds: number,
+  extra: string[],
+): Promise<{ code: number | null; lines: string[]; stderr: string }> {
   const child = spawn(
     process.execPath,
-    [join(REPO, "bin", "socklens.js"), "watch", "--netns", netns.join(","), "--interval", "1s", "--duration", `${seconds}s`, "-o", "ndjson", ...extra],
+    [
+      join(REPO, "bin", "socklens.js"),
+      "watch",
+      "--netns",
+      netns.join(","),
+      "--interval",
+      "1s",
+      "--duration",
+      `${seconds}s`,
+      "-o",
+      "ndjson",
+      ...extra,
+    ],
     { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
@@ -88,7 +104,10 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
       ],
     });
     // Reviewed a day ago: everything this run sees is new since then.
-    writeFileSync(baseline, baselineYaml(new Date(Date.now() - 86_400_000).toISOString().replace(/\.\d+Z$/, "Z")));
+    writeFileSync(
+      baseline,
+      baselineYaml(new Date(Date.now() - 86_400_000).toISOString().replace(/\.\d+Z$/, "Z")),
+    );
     await box.workload(beaconNs, {
       title: "slwl-updater",
       comm: "updater",
@@ -120,9 +139,18 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
   const started = (rule: string) => first.filter((e) => e.event === "start" && e.rule === rule);
 
   it("watch recorded the beacon, the discovery tool and the unexpected listener, each with its key", () => {
-    expect(started("Beaconing").map((e) => e.key), stream).toEqual(["Beaconing/198.51.100.7/443/*"]);
-    expect(started("NetworkDiscoveryTool").map((e) => e.key), stream).toContain("NetworkDiscoveryTool/*/*/ss");
-    expect(started("UnexpectedListener").map((e) => e.key), stream).toEqual(["UnexpectedListener/0.0.0.0/4444/slwl-web"]);
+    expect(
+      started("Beaconing").map((e) => e.key),
+      stream,
+    ).toEqual(["Beaconing/198.51.100.7/443/*"]);
+    expect(
+      started("NetworkDiscoveryTool").map((e) => e.key),
+      stream,
+    ).toContain("NetworkDiscoveryTool/*/*/ss");
+    expect(
+      started("UnexpectedListener").map((e) => e.key),
+      stream,
+    ).toEqual(["UnexpectedListener/0.0.0.0/4444/slwl-web"]);
   });
 
   it("report: one paragraph per scope, ranked, naming what happened; md and json agree", () => {
@@ -140,7 +168,9 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
     expect(app).toContain("`ss -E` run at");
     expect(app).toContain("a new listener on 0.0.0.0:4444/TCP");
     expect(r.stdout).toContain("Beaconing/198.51.100.7/443/*");
-    const json = JSON.parse(runCli(["report", join(dir, "watch.ndjson"), "--baseline", baseline, "-o", "json"]).stdout) as {
+    const json = JSON.parse(
+      runCli(["report", join(dir, "watch.ndjson"), "--baseline", baseline, "-o", "json"]).stdout,
+    ) as {
       totals: { findings: number; new: number };
       workloads: { summary: string; findings: { key: string }[] }[];
     };
@@ -154,7 +184,18 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
   it("ack writes the beacon's exception into the file; it validates; a second watch counts the beacon as suppressed", async () => {
     const before = readFileSync(baseline, "utf8");
     const key = started("Beaconing")[0]?.key ?? "";
-    const r = runCli(["ack", key, "--baseline", baseline, "--reason", "vendor updater, TICKET-7", "--by", "alice", "--expires", "30d"]);
+    const r = runCli([
+      "ack",
+      key,
+      "--baseline",
+      baseline,
+      "--reason",
+      "vendor updater, TICKET-7",
+      "--by",
+      "alice",
+      "--expires",
+      "30d",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("acknowledged Beaconing/198.51.100.7/443/*");
     const after = readFileSync(baseline, "utf8");
@@ -162,16 +203,23 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
     expect(after).toContain("# The app's baseline, as a team would keep it in git.");
     expect(after).toContain("# every scope, on a host");
     expect(after.startsWith(before.split("spec:")[0] as string)).toBe(true);
-    expect(after).toMatch(/exceptions:\n {4}- rule: Beaconing\n {6}address: 198\.51\.100\.7\n {6}port: 443\n {6}reason: vendor updater, TICKET-7\n/);
+    expect(after).toMatch(
+      /exceptions:\n {4}- rule: Beaconing\n {6}address: 198\.51\.100\.7\n {6}port: 443\n {6}reason: vendor updater, TICKET-7\n/,
+    );
     expect(runCli(["validate", baseline]).code).toBe(0);
 
     const second = await watch([beaconNs, appNs], 14, ["--baseline", baseline, "--show-suppressed"]);
-    const lines = second.lines.map((l) => JSON.parse(l) as WatchLine & { suppressed?: { reason: string }; findings?: number });
+    const lines = second.lines.map(
+      (l) => JSON.parse(l) as WatchLine & { suppressed?: { reason: string }; findings?: number },
+    );
     const beacon = lines.filter((e) => e.event === "start" && e.rule === "Beaconing");
     expect(beacon.length, second.lines.join("\n")).toBeGreaterThan(0);
     // Every Beaconing start is a suppressed one, with the reason; none fires.
     expect(beacon.every((e) => e.suppressed?.reason === "vendor updater, TICKET-7")).toBe(true);
-    const summary = lines.find((e) => e.event === "summary") as unknown as { suppressed: number; byRule: Record<string, number> };
+    const summary = lines.find((e) => e.event === "summary") as unknown as {
+      suppressed: number;
+      byRule: Record<string, number>;
+    };
     expect(summary.suppressed).toBeGreaterThanOrEqual(1);
     expect(summary.byRule.Beaconing).toBeUndefined();
     // The report of that stream counts it as suppressed and does not rank it.
@@ -185,10 +233,21 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
 
   it("check: an acknowledged listener is counted as suppressed until its acknowledgement expires, then fires again", async () => {
     const key = "UnexpectedListener/0.0.0.0/4444/slwl-web";
-    const ack = runCli(["ack", key, "--baseline", baseline, "--reason", "debug port, until the fix ships", "--expires", "20s"]);
+    const ack = runCli([
+      "ack",
+      key,
+      "--baseline",
+      baseline,
+      "--reason",
+      "debug port, until the fix ships",
+      "--expires",
+      "20s",
+    ]);
     expect(ack.code, ack.stderr).toBe(0);
     const during = runCli(["check", "--baseline", baseline, "--netns", appNs]);
-    expect(during.stdout, during.stderr).toContain("1 suppressed by exceptions (--show-suppressed lists them)");
+    expect(during.stdout, during.stderr).toContain(
+      "1 suppressed by exceptions (--show-suppressed lists them)",
+    );
     expect(during.stdout).not.toContain("4444/TCP");
     const listed = runCli(["check", "--baseline", baseline, "--netns", appNs, "--show-suppressed"]);
     expect(listed.stdout).toContain("suppressed by exception (debug port, until the fix ships, until ");
@@ -208,7 +267,16 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
       ["ack", "NoSuchRule/*/*/*", "--baseline", baseline, "--reason", "r"],
       ["ack", "Beaconing/not-an-ip/443/*", "--baseline", baseline, "--reason", "r"],
       ["ack", "Beaconing/198.51.100.7/443/updater", "--baseline", baseline],
-      ["ack", "Beaconing/198.51.100.7/443/updater", "--baseline", baseline, "--reason", "r", "--expires", "2001-01-01T00:00:00Z"],
+      [
+        "ack",
+        "Beaconing/198.51.100.7/443/updater",
+        "--baseline",
+        baseline,
+        "--reason",
+        "r",
+        "--expires",
+        "2001-01-01T00:00:00Z",
+      ],
     ]) {
       const r = runCli(args);
       expect(r.code, `${args.join(" ")}: ${r.stdout}`).toBe(2);

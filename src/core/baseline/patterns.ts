@@ -7,9 +7,9 @@
  * finding with the same pattern, on every pod the baseline selects (docs/ack.md, ADR 0021).
  *
  * The printed form, the "finding key" of `socklens ack KEY`, is four parts joined by "/":
- * `Beaconing/198.51.100.7/443/updater`, `NetworkDiscoveryTool/*\/*\/ss`; `*` is a part the
- * pattern leaves open. Parts are percent-encoded where they hold "%", "/", "*", spaces,
- * control characters or non-ASCII (a process name is chosen by whoever runs it). Pure.
+ * `Beaconing/198.51.100.7/443/*`, `NetworkDiscoveryTool/*\/*\/ss`; `*` is a part the pattern
+ * leaves open. Parts are percent-encoded except for letters, digits and `._:@+,=-` (a process
+ * name is chosen by whoever runs it, and the key is pasted into a shell). Pure.
  */
 
 import type { BaselineException, ExceptionRuleId } from "../../api/v1alpha1/networkbaseline.js";
@@ -50,13 +50,16 @@ export function patternOf(f: Finding): Pattern {
 
 const OPEN = "*";
 
+// Kept as is: what addresses, ports, rule and most process names are made of. Everything else
+// is percent-encoded, so a key is one shell word that is safe to paste unquoted (no space,
+// quote, `;`, `|`, `$`, backtick, `*`), and one Markdown or terminal token.
+const SAFE = /^[A-Za-z0-9._:@+,=-]$/;
+
 function encodePart(text: string): string {
   let out = "";
   for (const ch of text) {
-    const cp = ch.codePointAt(0) as number;
-    if (ch === "%" || ch === "/" || ch === "*" || cp <= 0x20 || cp >= 0x7f)
-      for (const b of Buffer.from(ch, "utf8")) out += `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
-    else out += ch;
+    if (SAFE.test(ch)) out += ch;
+    else for (const b of Buffer.from(ch, "utf8")) out += `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
 }

@@ -66,8 +66,9 @@ export function asFindingRecord(value: unknown): FindingRecord | string {
     ...r,
     baseline: typeof r.baseline === "string" ? r.baseline : "",
   } as unknown as FindingRecord;
-  // Records written before keys existed: derive the pattern from the fields.
-  if (typeof record.key !== "string") record.key = patternKey(patternOfRecord(record));
+  // The key in canonical form (a stream is data: its key could carry anything), or derived from
+  // the fields for records written before keys existed.
+  record.key = patternKey(patternOfRecord(record));
   return record;
 }
 

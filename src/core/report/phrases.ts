@@ -6,9 +6,9 @@
 import type { FindingRecord } from "../baseline/finding-record.js";
 import { clock, code, data, hostPort, plain, plural, type Text } from "./text.js";
 
-function peer(r: FindingRecord): Text {
+function peer(r: FindingRecord, proto = ""): Text {
   if (r.peerAddress === undefined) return [plain("a peer")];
-  const where = hostPort(r.peerAddress, r.direction === "egress" ? r.peerPort : undefined);
+  const where = `${hostPort(r.peerAddress, r.direction === "egress" ? r.peerPort : undefined)}${proto}`;
   return r.peerIdentity ? [data(r.peerIdentity), plain(" ("), data(where), plain(")")] : [data(where)];
 }
 
@@ -49,8 +49,7 @@ export function phraseOf(r: FindingRecord, firstSeen: number | undefined): Text 
     case "UnexpectedEgress":
       return [
         plain("connections to "),
-        ...peer(r),
-        plain(proto),
+        ...peer(r, proto),
         ...byProcess(r),
         plain(", which the baseline does not allow"),
       ];

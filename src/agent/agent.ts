@@ -267,7 +267,7 @@ export function observationContent(spec: ObservationSpec): string {
   ]);
 }
 
-function eventFor(
+export function eventFor(
   f: Finding,
   pod: { namespace: string; name: string; uid: string },
   key: string,

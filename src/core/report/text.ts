@@ -22,9 +22,12 @@ export function joinList(items: Text[]): Text {
   return out;
 }
 
-/** The raw text (JSON output: consumers get the exact bytes, JSON.stringify escapes controls). */
+/**
+ * The raw text (JSON output: consumers get the exact bytes, JSON.stringify escapes controls);
+ * a command line keeps the backticks that mark it in the other media.
+ */
 export function rawText(t: Text): string {
-  return t.map((s) => ("plain" in s ? s.plain : "data" in s ? s.data : s.code)).join("");
+  return t.map((s) => ("plain" in s ? s.plain : "data" in s ? s.data : `\`${s.code}\``)).join("");
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {

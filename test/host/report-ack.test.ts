@@ -15,7 +15,7 @@
  * test/fixtures/report/watch-host.ndjson, the recording the unit golden tests read.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -259,6 +259,26 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
     expect(later.stdout).toContain("0.0.0.0:4444/TCP");
     expect(later.stdout).toContain("0 suppressed by exceptions");
   }, 60_000);
+
+  it("report DIR: snapshots replayed in time order through the baseline; a listener seen in both is one finding", () => {
+    const snaps = join(dir, "snaps");
+    mkdirSync(snaps);
+    for (const n of [1, 2]) {
+      const r = runCli(["snapshot", "-o", join(snaps, `s${n}.json`)]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    // A fresh copy of the baseline without the acknowledgements the tests above wrote.
+    const plain = join(dir, "plain.yaml");
+    writeFileSync(plain, baselineYaml("2026-01-01T00:00:00Z"));
+    const r = runCli(["report", snaps, "--baseline", plain, "-o", "json"]);
+    expect(r.code, r.stderr).toBe(1);
+    const json = JSON.parse(r.stdout) as {
+      workloads: { title: string; findings: { key: string; occurrences: number }[] }[];
+    };
+    const app = json.workloads.find((w) => w.title.includes(`(${appNs})`));
+    const listener = app?.findings.find((f) => f.key === "UnexpectedListener/0.0.0.0/4444/slwl-web");
+    expect(listener, r.stdout).toMatchObject({ occurrences: 1 });
+  });
 
   it("ack refuses what would not validate or cannot match, and leaves the file alone", () => {
     const before = readFileSync(baseline, "utf8");

@@ -5,8 +5,10 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { findingKey } from "../core/baseline/evaluate.js";
-import { evaluateNode } from "../core/baseline/node.js";
+import { findingRecord } from "../core/baseline/finding-record.js";
+import { evaluateNode, selectsPod } from "../core/baseline/node.js";
 import { buildObservation, type ObservationSpec } from "../core/baseline/observation.js";
+import { applyExceptions } from "../core/baseline/patterns.js";
 import type { Finding } from "../core/baseline/types.js";
 import { maskAddress, maskFinding } from "../core/mask.js";
 import { type DetectorOptions, detect } from "../core/memory/detectors.js";
@@ -156,7 +158,16 @@ export class Agent {
     const writes: Promise<void>[] = [];
     const results = [
       ...node.evaluations.map(({ pod, result }) => ({ pod, result })),
-      ...detected.map(({ pod, f }) => ({ pod, result: { findings: [f], suppressed: [] } })),
+      // A detector's finding is acknowledged by the exceptions of the baselines that select
+      // its pod (socklens ack, docs/ack.md), as a baseline's own findings are by its own.
+      ...detected.map(({ pod, f }) => ({
+        pod,
+        result: applyExceptions(
+          baselines.filter((b) => selectsPod(b, pod)).flatMap((b) => b.exceptions),
+          [f],
+          now,
+        ),
+      })),
     ];
     for (const { pod, result } of results) {
       suppressed += result.suppressed.length;
@@ -168,7 +179,8 @@ export class Agent {
         const isNew = !this.#active.has(key);
         if (isNew) newFindings++;
         this.d.telemetry?.finding(f, pod, isNew);
-        if (this.d.recorder) writes.push(this.d.recorder.record(eventFor(f, pod, key)));
+        if (this.d.recorder)
+          writes.push(this.d.recorder.record(eventFor(f, pod, key, index.podInfo(pod).workload)));
       }
     }
     const interval = this.d.observationIntervalMs ?? 30_000;
@@ -275,15 +287,39 @@ export function observationContent(spec: ObservationSpec): string {
   ]);
 }
 
-function eventFor(f: Finding, pod: { namespace: string; name: string; uid: string }, key: string) {
+export function eventFor(
+  f: Finding,
+  pod: { namespace: string; name: string; uid: string },
+  key: string,
+  workload: { kind: string; name: string } | undefined,
+) {
+  // The whole finding record rides along in an annotation, so `socklens report --kubeconfig`
+  // ranks and explains from the same fields as from a watch stream (f is already masked).
+  const record = findingRecord(f, {
+    pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
+    ...(workload ? { workload } : {}),
+  });
+  let annotation = JSON.stringify(record);
+  if (annotation.length > MAX_FINDING_ANNOTATION) {
+    delete record.cmdline;
+    annotation = JSON.stringify({ ...record, message: record.message.slice(0, 1024) });
+  }
   return {
     regarding: { apiVersion: "v1", kind: "Pod", namespace: pod.namespace, name: pod.name, uid: pod.uid },
     type: f.severity === "info" ? ("Normal" as const) : ("Warning" as const),
     reason: f.rule,
     note: f.message,
     key,
+    ...(annotation.length <= MAX_FINDING_ANNOTATION
+      ? { annotations: { [FINDING_ANNOTATION]: annotation } }
+      : {}),
   };
 }
+
+/** The Event annotation holding the finding record (read by `socklens report --kubeconfig`). */
+export const FINDING_ANNOTATION = "socklens.io/finding";
+/** Far below the API server's 256 KiB for all annotations: an Event per finding adds up. */
+const MAX_FINDING_ANNOTATION = 8 * 1024;
 
 function socketCounts(
   byPod: Map<

@@ -37,14 +37,16 @@ import { parseMasks, parseOutput, toYaml } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
 export const BASELINE_HELP = `Usage: socklens validate FILE…
-       socklens check --baseline FILE [scope] [-o table|json|yaml|ndjson] [--mask CIDR]
+       socklens check --baseline FILE [scope] [-o table|json|yaml|ndjson] [--show-suppressed] [--mask CIDR]
        socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS] [--mask CIDR]
 
 validate  checks NetworkBaseline documents (multi-document YAML) against the schema and
           semantic rules; problems print as FILE:LINE:COL: field.path: what is wrong.
 check     evaluates each baseline in FILE against this host's sockets in the scope and
           prints each finding with its explanation (-o ndjson: one finding record per line,
-          see docs/output.md). Exit 0 clean, 1 findings, 2 invalid input.
+          see docs/output.md). Findings an exception acknowledges (socklens ack) are
+          counted; --show-suppressed lists them (table, ndjson; -o json always has them).
+          Exit 0 clean, 1 findings, 2 invalid input.
           Rules that need cluster knowledge (podSelector, service, entity cluster/world)
           give a CannotEvaluateOffline finding here, never a silent pass.
 learn     observes the scope every --interval for --duration and writes a NetworkBaseline
@@ -64,6 +66,7 @@ export const CHECK_OPTIONS = {
   output: { type: "string", short: "o" },
   mask: { type: "string", multiple: true },
   debug: { type: "boolean" },
+  "show-suppressed": { type: "boolean" },
 } as const;
 
 export const LEARN_OPTIONS = {
@@ -181,6 +184,8 @@ export async function checkCommand(
 ): Promise<number> {
   const { values } = parseFlags(args, CHECK_OPTIONS);
   if (!values.baseline?.length) throw new UsageError("check needs --baseline FILE");
+  // Acknowledged findings are counted always and listed on request (docs/ack.md).
+  const showSuppressed = values["show-suppressed"] ?? false;
   const format = parseOutput(values.output, ["table", "json", "yaml", "ndjson"]);
   const masks = parseMasks(values.mask, io.env);
   const paths = procPathsFromEnv(io.env);
@@ -230,7 +235,8 @@ export async function checkCommand(
     io.out(format === "json" ? `${JSON.stringify(doc, null, 2)}\n` : await toYaml(doc));
   } else if (format === "ndjson") {
     for (const r of records)
-      for (const x of [...r.findings, ...r.suppressed]) io.out(`${JSON.stringify(x)}\n`);
+      for (const x of [...r.findings, ...(showSuppressed ? r.suppressed : [])])
+        io.out(`${JSON.stringify(x)}\n`);
   } else {
     const rows = masked.flatMap((r) =>
       [...r.findings]
@@ -238,14 +244,14 @@ export async function checkCommand(
         .map((f) => [f.severity.toUpperCase(), f.rule, f.message]),
     );
     if (rows.length) io.out(`${renderTable(["Severity", "Rule", "Explanation"], rows)}\n`);
-    for (const r of masked) {
+    for (const r of showSuppressed ? masked : []) {
       for (const s of r.suppressed)
         io.out(
           `suppressed by exception (${escapeText(s.reason)}${s.expires ? `, until ${escapeText(s.expires)}` : ""}): ${escapeText(s.finding.message)}\n`,
         );
     }
     io.out(
-      `${baselines.length} baseline(s), scope ${escapeText(description)}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions\n`,
+      `${baselines.length} baseline(s), scope ${escapeText(description)}, ${sockets.length} sockets: ${total} finding(s), ${suppressed} suppressed by exceptions${suppressed && !showSuppressed ? " (--show-suppressed lists them)" : ""}\n`,
     );
   }
   return total > 0 ? EXIT_FINDINGS : EXIT_OK;

@@ -44,6 +44,8 @@ export async function commandSpecs(names: readonly string[], help: string): Prom
   const agent = await import("./agent.js");
   const operator = await import("./operator.js");
   const exp = await import("./export.js");
+  const report = await import("./report.js");
+  const ack = await import("./ack.js");
   const table: Record<
     string,
     { options: ParseArgsOptionsConfig; output?: Values; words?: readonly string[] }
@@ -61,6 +63,8 @@ export async function commandSpecs(names: readonly string[], help: string): Prom
     agent: { options: agent.AGENT_OPTIONS },
     operator: { options: operator.OPERATOR_OPTIONS },
     baseline: { options: exp.EXPORT_OPTIONS, output: "file", words: ["export"] },
+    report: { options: report.REPORT_OPTIONS, output: ["text", "md", "json"] },
+    ack: { options: ack.ACK_OPTIONS },
     completion: { options: {}, words: SHELLS },
   };
   const summaries = commandSummaries(help);

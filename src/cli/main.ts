@@ -21,6 +21,8 @@ Commands:
   check        evaluate NetworkBaselines against this host's sockets (exit 1 on findings)
   learn        observe a scope and write the NetworkBaseline that allows what it saw
   watch        scan continuously: baseline checks and the detectors (beacons, growth, leaks, discovery tools)
+  report       the summary to read first: findings ranked and explained per workload
+  ack KEY      acknowledge a finding pattern (or --confirm an incident) in a baseline
   agent        the node agent: scan, evaluate pods against baselines, report Events and OTel
   operator     the NetworkBaseline controller: validation, matched pods, violations in status
   baseline export NS/NAME   what Learn mode learned, as a baseline to review
@@ -85,6 +87,14 @@ const COMMANDS: Record<string, () => Promise<{ run: Command; help: string }>> = 
       run: (a, io) => m.completionCommand(a, io, Object.keys(COMMANDS), HELP),
       help: m.COMPLETION_HELP,
     };
+  },
+  report: async () => {
+    const m = await import("./report.js");
+    return { run: (a, io) => m.reportCommand(a, io), help: m.REPORT_HELP };
+  },
+  ack: async () => {
+    const m = await import("./ack.js");
+    return { run: (a, io) => m.ackCommand(a, io), help: m.ACK_HELP };
   },
   baseline: async () => {
     const m = await import("./export.js");

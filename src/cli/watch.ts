@@ -6,11 +6,12 @@
 import { parseDuration } from "../api/v1alpha1/common.js";
 import { compileBaseline } from "../core/baseline/compile.js";
 import { evaluate, findingKey } from "../core/baseline/evaluate.js";
-import { findingRecord } from "../core/baseline/finding-record.js";
+import { findingRecord, suppressedRecord } from "../core/baseline/finding-record.js";
+import { applyExceptions } from "../core/baseline/patterns.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
-import type { Finding } from "../core/baseline/types.js";
+import type { Finding, SuppressedFinding } from "../core/baseline/types.js";
 import { escapeText } from "../core/escape.js";
-import { maskFinding } from "../core/mask.js";
+import { maskFinding, maskText } from "../core/mask.js";
 import { detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
 import type { Socket } from "../core/socket.js";
@@ -30,13 +31,15 @@ import type { CliIO } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
 import { netnsScopeName, parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
-export const WATCH_HELP = `Usage: socklens watch [--baseline FILE] [scope] [--interval 1s] [--duration D] [-o table|ndjson] [--mask CIDR]
+export const WATCH_HELP = `Usage: socklens watch [--baseline FILE] [scope] [--interval 1s] [--duration D] [-o table|ndjson] [--show-suppressed] [--mask CIDR]
 
 Scans every --interval and remembers: prints each finding once when it starts and, in
 ndjson, when it ends (with how long it lasted). Runs the baseline checks when --baseline is
 given, and always the detectors: Beaconing, ConnectionGrowth, CloseWaitLeak,
 FailedHandshakes, EphemeralPortPressure, NetworkDiscoveryTool (docs/detectors.md).
-Without --duration it runs until Ctrl-C. Exit 0 when nothing was found, 1 otherwise.
+Findings a baseline's spec.exceptions acknowledge (socklens ack) are counted in the summary;
+--show-suppressed prints them too. Without --duration it runs until Ctrl-C. Exit 0 when
+nothing was found, 1 otherwise.
 
 ${SCOPE_HELP}`;
 
@@ -48,6 +51,7 @@ export const WATCH_OPTIONS = {
   output: { type: "string", short: "o" },
   mask: { type: "string", multiple: true },
   debug: { type: "boolean" },
+  "show-suppressed": { type: "boolean" },
 } as const;
 
 export interface WatchClock {
@@ -77,6 +81,7 @@ export async function watchCommand(
   clock: WatchClock = realClock,
 ): Promise<number> {
   const { values } = parseFlags(args, WATCH_OPTIONS);
+  const showSuppressed = values["show-suppressed"] ?? false;
   const interval = parseDuration(values.interval);
   if (interval === null || interval <= 0)
     throw new UsageError(`--interval: "${values.interval}" is not a positive duration such as 1s`);
@@ -99,6 +104,12 @@ export async function watchCommand(
   const tracker = new Tracker();
   const users = new UserNames(paths.passwd);
   const active = new Map<string, { finding: Finding; since: number }>();
+  // Findings an exception acknowledges: counted once when they start, listed with --show-suppressed.
+  const activeSuppressed = new Map<string, { x: SuppressedFinding; since: number }>();
+  let suppressedTotal = 0;
+  // On a host every baseline speaks for every scope (as check does), so their exceptions
+  // apply to the detectors' findings too.
+  const exceptions = baselines.flatMap((b) => b.exceptions);
   const started = clock.now();
   const stop = new AbortController();
   const onSignal = () => stop.abort();
@@ -106,15 +117,24 @@ export async function watchCommand(
   process.once("SIGTERM", onSignal);
   let total = 0;
   const byRule = new Map<string, number>();
-  const print = (event: "start" | "end", raw: Finding, at: number, since: number) => {
+  const print = (
+    event: "start" | "end",
+    raw: Finding,
+    at: number,
+    since: number,
+    suppressed?: SuppressedFinding,
+  ) => {
     const f = maskFinding(raw, masks);
-    if (format === "ndjson")
+    if (format === "ndjson") {
+      const record = suppressed
+        ? suppressedRecord({ ...suppressed, reason: maskText(suppressed.reason, masks), finding: f })
+        : findingRecord(f);
       io.out(
-        `${JSON.stringify({ event, time: new Date(at).toISOString(), ...(event === "end" ? { durationMs: at - since } : {}), ...findingRecord(f) })}\n`,
+        `${JSON.stringify({ event, time: new Date(at).toISOString(), ...(event === "end" ? { durationMs: at - since } : {}), ...record })}\n`,
       );
-    else if (event === "start")
+    } else if (event === "start")
       io.out(
-        `${new Date(at).toISOString()}  ${f.severity.toUpperCase().padEnd(6)} ${f.rule.padEnd(22)} ${escapeText(f.message)}\n`,
+        `${new Date(at).toISOString()}  ${(suppressed ? "ACKED" : f.severity.toUpperCase()).padEnd(6)} ${f.rule.padEnd(22)} ${escapeText(f.message)}${suppressed ? ` (suppressed: ${escapeText(maskText(suppressed.reason, masks))})` : ""}\n`,
       );
   };
   // What one scan learned from /proc that the next need not re-read (src/procfs/fd-cache.ts).
@@ -163,28 +183,49 @@ export async function watchCommand(
       );
       const fileLimits = fileLimitsOfBusyProcesses(paths, sockets, 50);
       const found: Finding[] = [];
+      const acked: SuppressedFinding[] = [];
       for (const [ns, list] of byNetns) {
         const name = names.get(ns) as string;
         const m = tracker.scope(name);
         const range = own.netns === ns ? own.range : undefined;
-        if (m)
-          found.push(
-            ...detect(m, now, {
+        if (m) {
+          const r = applyExceptions(
+            exceptions,
+            detect(m, now, {
               isInternal: (a) => resolver.isHost(a),
               fileLimits,
               ...(range ? { ephemeralPorts: range } : {}),
             }),
+            new Date(now),
           );
-        for (const b of baselines)
-          found.push(
-            ...evaluate(
-              b,
-              { scope: name, sockets: list, ...(range ? { ephemeralPorts: range } : {}) },
-              resolver,
-              new Date(now),
-            ).findings,
+          found.push(...r.findings);
+          acked.push(...r.suppressed);
+        }
+        for (const b of baselines) {
+          const r = evaluate(
+            b,
+            { scope: name, sockets: list, ...(range ? { ephemeralPorts: range } : {}) },
+            resolver,
+            new Date(now),
           );
+          found.push(...r.findings);
+          acked.push(...r.suppressed);
+        }
       }
+      const seenAcked = new Set<string>();
+      for (const x of acked) {
+        const key = findingKey(x.finding);
+        seenAcked.add(key);
+        if (activeSuppressed.has(key)) continue;
+        activeSuppressed.set(key, { x, since: now });
+        suppressedTotal++;
+        if (showSuppressed) print("start", x.finding, now, now, x);
+      }
+      for (const [key, a] of activeSuppressed)
+        if (!seenAcked.has(key)) {
+          activeSuppressed.delete(key);
+          if (showSuppressed) print("end", a.x.finding, now, a.since, a.x);
+        }
       const seen = new Set<string>();
       for (const f of found) {
         const key = findingKey(f);
@@ -213,11 +254,12 @@ export async function watchCommand(
     findings: total,
     byRule: Object.fromEntries(byRule),
     active: active.size,
+    suppressed: suppressedTotal,
   };
   if (format === "ndjson") io.out(`${JSON.stringify(summary)}\n`);
   else
     io.out(
-      `watched ${escapeText(scope.description)} for ${summary.seconds} s: ${total} finding(s)${total ? ` (${[...byRule].map(([r, n]) => `${r} ${n}`).join(", ")})` : ""}, ${active.size} still active\n`,
+      `watched ${escapeText(scope.description)} for ${summary.seconds} s: ${total} finding(s)${total ? ` (${[...byRule].map(([r, n]) => `${r} ${n}`).join(", ")})` : ""}, ${active.size} still active, ${suppressedTotal} suppressed by exceptions${suppressedTotal && !showSuppressed ? " (--show-suppressed lists them)" : ""}\n`,
     );
   return total > 0 ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -24,6 +24,8 @@ export interface EventRequest {
   note: string;
   /** Findings with the same key update one Event's series. */
   key: string;
+  /** Machine-readable detail (the agent's finding record, JSON: raw, for readers that parse it). */
+  annotations?: Record<string, string>;
 }
 
 export interface RecorderOptions {
@@ -143,6 +145,7 @@ export class EventRecorder {
         metadata: {
           name: `${e.regarding.name}.${(now.getTime() * 1000 + (this.#seq++ % 1000)).toString(16)}`,
           namespace: e.regarding.namespace,
+          ...(e.annotations ? { annotations: e.annotations } : {}),
         },
         eventTime: new V1MicroTime(now.getTime()),
         reportingController: this.#o.controller,

@@ -17,6 +17,7 @@ import { ConditionType, Reason } from "../api/conditions.js";
 import { API_VERSION, GROUP, parseDuration, VERSION } from "../api/v1alpha1/common.js";
 import { KIND as BASELINE_KIND, PLURAL as BASELINES } from "../api/v1alpha1/networkbaseline.js";
 import { PLURAL as OBSERVATIONS } from "../api/v1alpha1/networkobservation.js";
+import { nextExpiry } from "../core/baseline/ack.js";
 import { exportLearned } from "../core/baseline/export.js";
 import type { EventRecorder } from "../kube/events.js";
 import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "../kube/kinds.js";
@@ -142,6 +143,16 @@ export class BaselineController {
       const left = learningLeftMs(b, now);
       if (left !== undefined && left > 0) result.requeueAfterMs = left + 1000;
     }
+    // An acknowledgement that expires changes status.acknowledged (and its findings fire
+    // again): wake up then, even if nothing else changes.
+    const expiry = nextExpiry(
+      ((b as { spec?: { exceptions?: { expires?: string }[] } }).spec?.exceptions ?? []) as never,
+      now,
+    );
+    if (expiry !== undefined) {
+      const wait = expiry - now.getTime() + 1000;
+      result.requeueAfterMs = Math.min(result.requeueAfterMs ?? wait, wait);
+    }
     if (sameStatus(status, b.status)) return result;
     await this.#custom.patchNamespacedCustomObjectStatus({
       ...BASELINE_API,
@@ -166,7 +177,42 @@ export class BaselineController {
         key: `${b.metadata?.uid}|${ready.reason}|${ready.observedGeneration}`,
       });
     }
+    await this.#recordAcknowledgements(b, namespace, name, b.status?.acknowledged, status.acknowledged);
     return { ...result, outcome: "written" };
+  }
+
+  /**
+   * An acknowledgement is a spec change someone reviewed, never a silent one: say in an Event
+   * when a pattern is acknowledged (or confirmed) and when one expires and fires again.
+   */
+  async #recordAcknowledgements(
+    b: Baseline,
+    namespace: string,
+    name: string,
+    before: BaselineStatus["acknowledged"],
+    after: BaselineStatus["acknowledged"],
+  ): Promise<void> {
+    const was = new Map((before?.patterns ?? []).map((p) => [`${p.pattern}|${p.verdict}`, p]));
+    for (const p of after?.patterns ?? []) {
+      const old = was.get(`${p.pattern}|${p.verdict}`);
+      const who = p.by ? ` by ${p.by}` : "";
+      if (!old && p.state === "Active")
+        await this.#o.recorder?.record({
+          regarding: baselineRef(b, namespace, name),
+          type: "Normal",
+          reason: p.verdict === "Confirmed" ? "IncidentConfirmed" : "PatternAcknowledged",
+          note: `NetworkBaseline ${namespace}/${name}: ${p.pattern} ${p.verdict === "Confirmed" ? "marked as a confirmed incident" : "acknowledged; its findings are suppressed"}${who}${p.expires ? ` until ${p.expires}` : ""}: ${p.reason}`,
+          key: `${b.metadata?.uid}|ack|${p.pattern}|${p.verdict}|${p.expires ?? ""}`,
+        });
+      else if (old?.state === "Active" && p.state === "Expired")
+        await this.#o.recorder?.record({
+          regarding: baselineRef(b, namespace, name),
+          type: "Warning",
+          reason: "AcknowledgementExpired",
+          note: `NetworkBaseline ${namespace}/${name}: the acknowledgement of ${p.pattern}${who} expired at ${p.expires}; its findings fire again`,
+          key: `${b.metadata?.uid}|expired|${p.pattern}|${p.verdict}|${p.expires ?? ""}`,
+        });
+    }
   }
 
   /**

@@ -241,3 +241,54 @@ describe("desiredStatus", () => {
     );
   });
 });
+
+describe("desiredStatus: acknowledged patterns", () => {
+  const exceptions = [
+    {
+      rule: "Beaconing",
+      address: "198.51.100.7",
+      port: 443,
+      reason: "vendor",
+      expires: "2026-11-23T10:03:00Z",
+      by: "alice",
+    },
+    { rule: "NetworkDiscoveryTool", process: "ss", reason: "INC-42", verdict: "Confirmed" },
+  ];
+
+  it("reports each exception with its state, and an expired one once its time has passed", () => {
+    const before = desiredStatus({ raw: nbl({ exceptions }), pods, observations: [], now: T0 });
+    expect(before.acknowledged).toEqual({
+      active: 1,
+      expired: 0,
+      confirmed: 1,
+      patterns: [
+        {
+          pattern: "Beaconing/198.51.100.7/443/*",
+          verdict: "Benign",
+          state: "Active",
+          reason: "vendor",
+          by: "alice",
+          expires: "2026-11-23T10:03:00Z",
+        },
+        { pattern: "NetworkDiscoveryTool/*/*/ss", verdict: "Confirmed", state: "Active", reason: "INC-42" },
+      ],
+    });
+    const after = desiredStatus({
+      raw: nbl({ exceptions }),
+      pods,
+      observations: [],
+      now: T1,
+      previous: before,
+    });
+    expect(after.acknowledged).toMatchObject({ active: 0, expired: 1, confirmed: 1 });
+    expect(sameStatus(before, after)).toBe(false);
+  });
+
+  it("is absent without exceptions and for an invalid spec", () => {
+    expect(desiredStatus({ raw: nbl({}), pods, observations: [], now: T0 }).acknowledged).toBeUndefined();
+    const invalid = nbl({
+      exceptions: [{ rule: "Beaconing", reason: "r", expires: "2026-02-30T00:00:00Z" }],
+    });
+    expect(desiredStatus({ raw: invalid, pods, observations: [], now: T0 }).acknowledged).toBeUndefined();
+  });
+});

@@ -15,6 +15,7 @@ import {
   type NetworkBaselineStatus,
 } from "../api/v1alpha1/networkbaseline.js";
 import type { NetworkObservationSpec } from "../api/v1alpha1/networkobservation.js";
+import { summarizeExceptions } from "../core/baseline/ack.js";
 import { peerKey } from "../core/baseline/peer-identity.js";
 import { selectorMatches } from "../core/baseline/selector.js";
 
@@ -220,11 +221,17 @@ export function desiredStatus({
 
   const selector = (obj.spec?.podSelector ?? {}) as Parameters<typeof selectorMatches>[0];
   const lastTime = newest ?? previous?.violations?.lastTime;
+  // Acknowledged patterns (socklens ack): which are in force and which expired, judged now;
+  // the controller requeues at the next expiry so the change shows without another event.
+  const parsed = problem ? undefined : parseBaseline(raw);
+  const exceptions = parsed?.ok ? (parsed.baseline.spec.exceptions ?? []) : [];
+  const acknowledged = exceptions.length ? summarizeExceptions(exceptions, now) : undefined;
   return {
     ...gen,
     conditions,
     matchedPods: problem ? 0 : pods.filter((p) => selectorMatches(selector, p.labels)).length,
     violations: { total, byRule, ...(lastTime ? { lastTime } : {}) },
+    ...(acknowledged ? { acknowledged } : {}),
     ...(learned ? { learned } : {}),
   };
 }

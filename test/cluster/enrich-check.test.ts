@@ -241,6 +241,7 @@ describe.skipIf(unavailable !== null)("scan and check with cluster knowledge", (
         state: "ESTABLISHED",
         count: 1,
         netns: expect.any(Number),
+        key: `UnexpectedEgress/${DB_IP}/5432/slwl-web`,
       },
     ]);
 

@@ -113,7 +113,7 @@ describe.skipIf(unavailable !== null)("hostile names in every text output", () =
   });
 
   it("check: a finding and a suppressed finding name the process escaped; nothing added", () => {
-    const r = runCli(["check", "--baseline", baseline, "--netns", inode]);
+    const r = runCli(["check", "--baseline", baseline, "--netns", inode, "--show-suppressed"]);
     expect(r.code, r.stderr).toBe(1);
     expectSafe(r.stdout + r.stderr);
     const json = JSON.parse(

@@ -120,6 +120,8 @@ describe.skipIf(unavailable !== null)("learn, then check", () => {
       localAddress: "0.0.0.0",
       localPort: 4444,
       state: "LISTEN",
+      // The pattern socklens ack takes: the listener's own address and port, and its process.
+      key: "UnexpectedListener/0.0.0.0/4444/slwl-intruder",
     });
     expect(listener?.message).toContain(`pid ${listener?.pid}`);
     expect(records.find((x) => x.rule === "UnexpectedEgress")).toEqual({
@@ -134,6 +136,7 @@ describe.skipIf(unavailable !== null)("learn, then check", () => {
       peerAddress: "10.232.0.2",
       peerPort: 6379,
       state: "ESTABLISHED",
+      key: "UnexpectedEgress/10.232.0.2/6379/slwl-intruder",
     });
   });
 

@@ -43,6 +43,8 @@ const COMMANDS = [
   "agent",
   "operator",
   "baseline",
+  "report",
+  "ack",
 ];
 
 describe("booleans, the same in every command", async () => {
@@ -55,7 +57,19 @@ describe("booleans, the same in every command", async () => {
 
   it("every command that has booleans is covered (the table is not empty)", () => {
     const commands = new Set(cases.map(([c]) => c));
-    for (const c of ["scan", "check", "learn", "watch", "agent", "operator", "snapshot", "diff", "baseline"])
+    for (const c of [
+      "scan",
+      "check",
+      "learn",
+      "watch",
+      "agent",
+      "operator",
+      "snapshot",
+      "diff",
+      "baseline",
+      "report",
+      "ack",
+    ])
       expect(commands, c).toContain(c);
     expect(cases).toContainEqual(["operator", "leader-elect"]);
   });

@@ -174,6 +174,21 @@ export const RULE_IDS = [
 ] as const;
 export const RuleId = z.enum(RULE_IDS);
 
+/** The detectors' rules (src/core/memory/detectors.ts): an exception may accept their findings too. */
+export const DETECTOR_RULE_IDS = [
+  "Beaconing",
+  "ConnectionGrowth",
+  "CloseWaitLeak",
+  "FailedHandshakes",
+  "EphemeralPortPressure",
+  "NetworkDiscoveryTool",
+] as const;
+/** What an exception may name: a baseline rule or a detector's. */
+export const ExceptionRuleId = z.enum([...RULE_IDS, ...DETECTOR_RULE_IDS]);
+
+/** How a human judged a finding pattern (`socklens ack`, docs/ack.md). */
+export const VERDICTS = ["Benign", "Confirmed"] as const;
+
 /**
  * An exception's address is an IP or a CIDR without host bits: anything else never matches a
  * finding, and an exception that silently does nothing is worse than none.
@@ -193,7 +208,7 @@ function exceptionAddressProblem(text: string): string | undefined {
 
 export const BaselineException = z
   .object({
-    rule: RuleId.describe("The rule whose findings this accepts."),
+    rule: ExceptionRuleId.describe("The rule whose findings this accepts (a baseline rule or a detector's)."),
     address: z
       .string()
       .max(64)
@@ -208,6 +223,19 @@ export const BaselineException = z
     expires: Rfc3339Time.optional().describe(
       "RFC 3339 time after which the exception no longer applies, e.g. 2026-12-31T00:00:00Z.",
     ),
+    verdict: z
+      .enum(VERDICTS)
+      .optional()
+      .describe(
+        "Benign (default): matching findings are suppressed and counted. Confirmed: a confirmed incident; matching findings keep firing and reports rank them as high severity.",
+      ),
+    by: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe("Who acknowledged the pattern (socklens ack writes the user, or --by)."),
+    created: Rfc3339Time.optional().describe("When the pattern was acknowledged (RFC 3339)."),
   })
   .meta({
     "x-kubernetes-validations": [
@@ -276,6 +304,26 @@ export const LearnedPeer = z.object({
   lastSeen: z.string().optional().describe("RFC 3339 time the peer was last seen."),
 });
 
+export const AcknowledgedPattern = z
+  .object({
+    pattern: z
+      .string()
+      .max(512)
+      .describe(
+        'The finding key the exception covers, as socklens prints it: "Beaconing/198.51.100.7/443/updater".',
+      ),
+    verdict: z
+      .enum(VERDICTS)
+      .describe("Benign: suppressed; Confirmed: a confirmed incident, reported as high."),
+    state: z
+      .enum(["Active", "Expired"])
+      .describe("Expired: past spec.exceptions[].expires; its findings fire again."),
+    reason: z.string().max(1024).describe("The exception's reason."),
+    by: z.string().max(256).optional().describe("Who acknowledged it."),
+    expires: z.string().max(64).optional().describe("When it expires (RFC 3339)."),
+  })
+  .describe("One spec.exceptions entry as the operator judged it at its last reconcile.");
+
 export const NetworkBaselineStatus = z
   .object({
     observedGeneration: z
@@ -307,6 +355,27 @@ export const NetworkBaselineStatus = z
       })
       .optional()
       .describe("Violations the agents reported in their last windows."),
+    acknowledged: z
+      .object({
+        active: z
+          .number()
+          .int()
+          .min(0)
+          .describe("Benign exceptions in force (their findings are suppressed)."),
+        expired: z.number().int().min(0).describe("Exceptions past their expiry: their findings fire again."),
+        confirmed: z
+          .number()
+          .int()
+          .min(0)
+          .describe("Patterns marked as confirmed incidents (socklens ack --confirm)."),
+        patterns: z
+          .array(AcknowledgedPattern)
+          .max(MAX_EXCEPTIONS)
+          .optional()
+          .describe("Each exception with its state, in spec order."),
+      })
+      .optional()
+      .describe("The acknowledged finding patterns of spec.exceptions (docs/ack.md)."),
     learned: z
       .object({
         listeners: z.array(Listener).max(MAX_LISTENERS).optional().describe("Sockets the pods listened on."),
@@ -375,4 +444,6 @@ export type EgressRule = z.infer<typeof EgressRule>;
 export type IngressRule = z.infer<typeof IngressRule>;
 export type RuleId = z.infer<typeof RuleId>;
 export type BaselineException = z.infer<typeof BaselineException>;
+export type ExceptionRuleId = z.infer<typeof ExceptionRuleId>;
+export type AcknowledgedPattern = z.infer<typeof AcknowledgedPattern>;
 export type { LabelSelector, PortRange } from "./common.js";

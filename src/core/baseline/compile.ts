@@ -3,7 +3,6 @@
  * and a short human summary of what each section allows (used in explanations).
  */
 import type {
-  BaselineException,
   EgressRule,
   IngressRule,
   Listener,
@@ -12,6 +11,7 @@ import type {
   PortRange,
 } from "../../api/v1alpha1/networkbaseline.js";
 import { type Cidr, parseCidr } from "../../net/cidr.js";
+import type { CompiledException } from "./patterns.js";
 import { describeSelector } from "./selector.js";
 
 export interface CompiledPeer {
@@ -33,7 +33,7 @@ export interface CompiledBaseline {
   listeners?: Listener[];
   egress?: CompiledRule[];
   ingress?: CompiledRule[];
-  exceptions: (BaselineException & { cidr?: Cidr })[];
+  exceptions: CompiledException[];
   summary: { listeners: string; egress: string; ingress: string };
 }
 

@@ -6,7 +6,6 @@
  * resolver lacks return CannotEvaluateOffline instead of passing silently. Exceptions in the
  * baseline then move matching findings to `suppressed`, with their reason.
  */
-import { cidrContains } from "../../net/cidr.js";
 import { classifyTraffic } from "../traffic.js";
 import type { Check, CheckContext } from "./checks/context.js";
 import { checkListeners } from "./checks/listeners.js";
@@ -14,6 +13,7 @@ import { checkPeers } from "./checks/peers.js";
 import { checkThresholds } from "./checks/thresholds.js";
 import type { CompiledBaseline } from "./compile.js";
 import { DEFAULT_EPHEMERAL_RANGE } from "./limits.js";
+import { applyExceptions } from "./patterns.js";
 import type { EvaluationResult, EvaluationScope, Finding, IdentityResolver, Severity } from "./types.js";
 
 /** In the order their findings are listed. */
@@ -32,34 +32,11 @@ export function evaluate(
   const findings: Finding[] = [];
   for (const check of CHECKS)
     for (const f of check(ctx)) findings.push({ baseline: b.id, scope: scope.scope, ...f });
-  return applyExceptions(b, findings, now);
+  return applyBaselineExceptions(b, findings, now);
 }
 
-function applyExceptions(b: CompiledBaseline, findings: Finding[], now: Date): EvaluationResult {
-  const result: EvaluationResult = { findings: [], suppressed: [] };
-  for (const f of findings) {
-    const address = f.peer?.address ?? f.socket?.localAddress;
-    const port = f.peer?.port ?? f.socket?.localPort;
-    const exception = b.exceptions.find((e) => {
-      if (e.rule !== f.rule) return false;
-      if (e.expires !== undefined && Date.parse(e.expires) <= now.getTime()) return false;
-      if (e.address !== undefined) {
-        if (address === undefined) return false;
-        if (e.cidr ? !cidrContains(e.cidr, address) : e.address !== address) return false;
-      }
-      if (e.port !== undefined && e.port !== port) return false;
-      if (e.process !== undefined && e.process !== f.socket?.process) return false;
-      return true;
-    });
-    if (exception) {
-      const s: EvaluationResult["suppressed"][number] = { finding: f, reason: exception.reason };
-      if (exception.expires) s.expires = exception.expires;
-      result.suppressed.push(s);
-    } else {
-      result.findings.push(f);
-    }
-  }
-  return result;
+function applyBaselineExceptions(b: CompiledBaseline, findings: Finding[], now: Date): EvaluationResult {
+  return applyExceptions(b.exceptions, findings, now);
 }
 
 export const SEVERITY_ORDER: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3 };

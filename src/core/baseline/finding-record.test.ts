@@ -45,6 +45,7 @@ describe("findingRecord: a finding as one flat, stable record", () => {
         state: "LISTEN",
         count: 1,
         netns: NS,
+        key: "UnexpectedListener/0.0.0.0/4444/nc",
       },
     ],
     [
@@ -87,6 +88,7 @@ describe("findingRecord: a finding as one flat, stable record", () => {
         state: "TIME_WAIT",
         count: 41,
         netns: NS,
+        key: "UnexpectedEgress/10.244.2.7/6379/*",
       },
     ],
     [
@@ -125,6 +127,7 @@ describe("findingRecord: a finding as one flat, stable record", () => {
         state: "ESTABLISHED",
         count: 2,
         netns: NS,
+        key: "UnexpectedIngress/10.0.3.4/8080/web",
       },
     ],
     [
@@ -146,6 +149,7 @@ describe("findingRecord: a finding as one flat, stable record", () => {
         state: "CLOSE_WAIT",
         count: 81,
         limit: 20,
+        key: "TcpStateThreshold/*/*/*",
       },
     ],
     [
@@ -182,6 +186,7 @@ describe("findingRecord: a finding as one flat, stable record", () => {
         count: 30,
         limit: 20,
         netns: NS,
+        key: "TcpStateThreshold/*/*/app",
       },
     ],
     [
@@ -203,6 +208,7 @@ describe("findingRecord: a finding as one flat, stable record", () => {
         pid: 4242,
         cmdline: "nmap -sS 10.0.0.0/24",
         count: 1,
+        key: "NetworkDiscoveryTool/*/*/nmap",
       },
     ],
   ])("%s", (_, finding, expected) => {

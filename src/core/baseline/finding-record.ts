@@ -5,6 +5,7 @@
  * .peerAddress'` works, and built from the same values the sentence in `message` was built
  * from. A field that does not apply is absent, never null. Pure.
  */
+import { findingPatternKey } from "./patterns.js";
 import type { Finding, SuppressedFinding } from "./types.js";
 
 export interface FindingRecord {
@@ -40,6 +41,11 @@ export interface FindingRecord {
   /** The threshold that was exceeded. */
   limit?: number;
   netns?: number;
+  /**
+   * The finding's pattern (rule/address/port/process, src/core/baseline/patterns.ts): the same
+   * on every pod and after restarts; `socklens ack KEY` acknowledges it.
+   */
+  key: string;
   suppressed?: { reason: string; expires?: string };
 }
 
@@ -85,6 +91,7 @@ export function findingRecord(f: Finding, context: FindingContext = {}): Finding
     count: f.count,
     ...(f.limit !== undefined ? { limit: f.limit } : {}),
     ...(s ? { netns: s.netns } : {}),
+    key: findingPatternKey(f),
   };
 }
 

@@ -181,9 +181,10 @@ export class Telemetry {
       "{error}",
       () => {
         const out = [...this.#kubeErrors.values()].map(({ attrs, n }): [number, Attributes] => [n, attrs]);
+        // Reported at 0 too: a counter that exists from the start makes rate() and the
+        // dashboard's panel work on a healthy cluster, instead of showing "no data".
         for (const read of this.#kubeErrorSources)
-          for (const e of read())
-            if (e.count > 0) out.push([e.count, kubeErrorAttributes(e.resource, e.operation)]);
+          for (const e of read()) out.push([e.count, kubeErrorAttributes(e.resource, e.operation)]);
         return out;
       },
     );

@@ -11,19 +11,22 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import * as semconv from "@opentelemetry/semantic-conventions";
 import * as incubating from "@opentelemetry/semantic-conventions/incubating";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostTestsUnavailable, REPO, runCli, Sandbox } from "../host/sandbox.js";
+import { hostTestsUnavailable, ip, REPO, runCli, Sandbox, type Workload } from "../host/sandbox.js";
 import { type Attributes, Collector, type Received } from "./collector.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
 import { applyCrds, repoCrds, runningPod } from "./kube.js";
 import { freePort, ManagedProcess, waitFor } from "./process.js";
+import { Prometheus } from "./prometheus.js";
 
 const unavailable = hostTestsUnavailable("telemetry.test.ts");
 const NODE = `sl-tel-${process.pid}`;
 const run = randomUUID();
+/** An address whose SYNs vanish (routed into the peer namespace, which does not forward). */
+const DARK = "203.0.113.19";
 
 /** Every attribute and metric name the semantic-conventions package exports (stable and incubating). */
 function conventionNames(prefix: "ATTR_" | "METRIC_"): Set<string> {
@@ -60,17 +63,59 @@ describe.skipIf(unavailable !== null)("the agent's telemetry", () => {
   let ns: string;
   let collector: Collector;
   let dir: string;
+  // Filled in beforeAll; the nested Prometheus suite opens more sockets through them.
+  const workloads = {} as { web: Workload; peer: Workload };
 
   beforeAll(async () => {
     kc = adminKubeConfig();
     await applyCrds(kc, await repoCrds(REPO));
     ns = await createNamespace(kc, "telemetry");
     const core = kc.makeApiClient(CoreV1Api);
+    // The pod's owners, as a Deployment's pod has them (no controller runs here: plain objects).
+    const apps = kc.makeApiClient(AppsV1Api);
+    const template = {
+      metadata: { labels: { app: "web" } },
+      spec: { containers: [{ name: "app", image: "example.invalid/web" }] },
+    };
+    const deployment = await apps.createNamespacedDeployment({
+      namespace: ns,
+      body: { metadata: { name: "web" }, spec: { selector: { matchLabels: { app: "web" } }, template } },
+    });
+    const rs = await apps.createNamespacedReplicaSet({
+      namespace: ns,
+      body: {
+        metadata: {
+          name: "web-5d8f7",
+          ownerReferences: [
+            {
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              name: "web",
+              uid: deployment.metadata?.uid as string,
+              controller: true,
+            },
+          ],
+        },
+        spec: { selector: { matchLabels: { app: "web" } }, template },
+      },
+    });
     const pod = await runningPod(
       core,
       ns,
       {
-        metadata: { name: "web-0", labels: { app: "web" } },
+        metadata: {
+          name: "web-0",
+          labels: { app: "web" },
+          ownerReferences: [
+            {
+              apiVersion: "apps/v1",
+              kind: "ReplicaSet",
+              name: "web-5d8f7",
+              uid: rs.metadata?.uid as string,
+              controller: true,
+            },
+          ],
+        },
         spec: { nodeName: NODE, containers: [{ name: "app", image: "example.invalid/web" }] },
       },
       "10.235.0.1",
@@ -95,16 +140,18 @@ describe.skipIf(unavailable !== null)("the agent's telemetry", () => {
     const webNs = box.netns("tweb");
     const peerNs = box.netns("tpeer");
     box.veth(webNs, peerNs, ["10.235.0.1", "10.235.0.2"], ["fd00:5c:b::1", "fd00:5c:b::2"]);
-    await box.workload(peerNs, {
+    ip("-n", webNs, "route", "add", `${DARK}/32`, "via", "10.235.0.2");
+    workloads.peer = await box.workload(peerNs, {
       title: "slwl-tpeer",
       listen: [{ proto: "tcp", host: "0.0.0.0", port: 4444 }],
     });
-    const web = await box.workload(webNs, {
+    workloads.web = await box.workload(webNs, {
       title: "slwl-tweb",
-      listen: [{ proto: "tcp", host: "0.0.0.0", port: 8080 }],
+      // halfOpen: what a client closes stays in CLOSE_WAIT here (the dashboard test's leak).
+      listen: [{ proto: "tcp", host: "0.0.0.0", port: 8080, halfOpen: true }],
       connect: [{ proto: "tcp", host: "10.235.0.2", port: 4444 }],
     });
-    box.podCgroup(pod.metadata?.uid as string, web.pid, "b".repeat(64));
+    box.podCgroup(pod.metadata?.uid as string, workloads.web.pid, "b".repeat(64));
     collector = await Collector.start();
     dir = await mkdtemp(join(tmpdir(), "socklens-telemetry-"));
   });
@@ -146,6 +193,9 @@ describe.skipIf(unavailable !== null)("the agent's telemetry", () => {
         attributes: {
           "k8s.namespace.name": ns,
           "k8s.pod.name": "web-0",
+          "k8s.deployment.name": "web",
+          "socklens.workload.kind": "Deployment",
+          "socklens.workload.name": "web",
           "socklens.rule": "UnexpectedEgress",
           "socklens.baseline": `${ns}/web`,
           "socklens.severity": "medium",
@@ -290,5 +340,141 @@ describe.skipIf(unavailable !== null)("the agent's telemetry", () => {
     } finally {
       await agent.stop();
     }
+  });
+
+  describe("Prometheus", () => {
+    let agent: ManagedProcess;
+    let prometheus: Prometheus;
+    let metricsPort: number;
+
+    beforeAll(async () => {
+      // What the dashboard shows, made real in the web pod: CLOSE_WAIT (the peer closes, the
+      // half-open server does not), SYN_SENT (SYNs into the dark), TIME_WAIT (we close first).
+      await workloads.peer.more({
+        connect: [{ proto: "tcp", host: "10.235.0.1", port: 8080, count: 2, close: true }],
+      });
+      await workloads.web.more({
+        dial: [{ host: DARK, port: 7000, count: 2 }],
+        short: { host: "10.235.0.2", port: 4444, count: 3 },
+      });
+      metricsPort = await freePort();
+      agent = new ManagedProcess(
+        "socklens-agent",
+        process.execPath,
+        [
+          join(REPO, "bin", "socklens.js"),
+          "agent",
+          "--kubeconfig",
+          clusterContext().kubeconfig,
+          "--node",
+          NODE,
+          "--interval",
+          "1s",
+          "--metrics-port",
+          String(metricsPort),
+        ],
+        join(dir, "agent-prometheus.log"),
+      );
+      prometheus = await Prometheus.start([`127.0.0.1:${metricsPort}`]);
+    });
+
+    afterAll(async () => {
+      await agent?.stop();
+      await prometheus?.stop();
+    });
+
+    it("serves /healthz, /readyz once synced, and /metrics that the real Prometheus scrapes", async () => {
+      const base = `http://127.0.0.1:${metricsPort}`;
+      await waitFor(
+        "/healthz",
+        async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status === 200,
+        {
+          timeoutMs: 30_000,
+          procs: [agent],
+          describe: () => agent.tail(),
+        },
+      );
+      await waitFor("/readyz 200", async () => (await fetch(`${base}/readyz`)).status === 200, {
+        timeoutMs: 30_000,
+        procs: [agent],
+      });
+      expect((await fetch(`${base}/nope`)).status).toBe(404);
+      const text = await (await fetch(`${base}/metrics`)).text();
+      for (const name of [
+        "socklens_violation_active",
+        "socklens_sockets",
+        "process_cpu_time_total",
+        "process_memory_usage",
+      ])
+        expect(text).toContain(`# TYPE ${name} `);
+      await waitFor(
+        "Prometheus to scrape the agent",
+        async () => (await prometheus.query('up{job="socklens"} == 1')).length === 1,
+        { timeoutMs: 30_000, describe: () => `${JSON.stringify(prometheus.targets())}\n${prometheus.log()}` },
+      );
+      const active = await waitFor(
+        "socklens_violation_active in Prometheus",
+        async () =>
+          (await prometheus.query(`socklens_violation_active{k8s_namespace_name="${ns}"}`)).length > 0,
+        { timeoutMs: 30_000, describe: () => agent.tail() },
+      ).then(() =>
+        prometheus.query(
+          `socklens_violation_active{k8s_namespace_name="${ns}", socklens_rule="UnexpectedEgress"}`,
+        ),
+      );
+      expect(active[0]?.metric).toMatchObject({
+        k8s_pod_name: "web-0",
+        k8s_deployment_name: "web",
+        socklens_workload_name: "web",
+      });
+    });
+
+    it("answers every query of the chart's Grafana dashboard, naming only metrics the agent exports", async () => {
+      const dashboard = JSON.parse(
+        readFileSync(join(REPO, "charts/socklens/dashboards/socklens.json"), "utf8"),
+      ) as {
+        panels: { title: string; targets: { expr: string }[] }[];
+      };
+      const exported = new Set(
+        [
+          ...(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()).matchAll(
+            /^# TYPE (\S+) (\S+)$/gm,
+          ),
+        ].flatMap(([, name, type]) =>
+          type === "histogram" ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name as string],
+        ),
+      );
+      // Grafana's variables, as Grafana would fill them in: all namespaces, a 1-minute window.
+      const grafana = (expr: string) =>
+        expr.replaceAll("$__rate_interval", "1m").replaceAll('=~"$namespace"', '=~".*"');
+      const queries = dashboard.panels.flatMap((p) =>
+        p.targets.map((t) => ({ panel: p.title, expr: grafana(t.expr) })),
+      );
+      expect(queries.length).toBeGreaterThanOrEqual(9);
+      // rate() and increase() need two samples of each series, histogram_quantile a change.
+      await new Promise((r) => setTimeout(r, 5_000));
+      const problems: string[] = [];
+      for (const q of queries) {
+        const names = [...q.expr.matchAll(/\b((?:socklens|process)_[a-z_]+)\b/g)].map((m) => m[1] as string);
+        for (const n of names)
+          if (!exported.has(n)) problems.push(`${q.panel}: ${n} is not a metric the agent exports`);
+        if (names.length === 0) problems.push(`${q.panel}: names no socklens metric: ${q.expr}`);
+        let result: Awaited<ReturnType<Prometheus["query"]>> = [];
+        await waitFor(
+          q.panel,
+          async () => {
+            result = await prometheus.query(q.expr);
+            return result.length > 0;
+          },
+          { timeoutMs: 20_000 },
+        ).catch(() => problems.push(`${q.panel}: no data for ${q.expr}`));
+        if (q.panel.startsWith("Top workloads"))
+          expect(
+            result.map((s) => s.metric.socklens_workload_name),
+            q.panel,
+          ).toContain("web");
+      }
+      expect(problems).toEqual([]);
+    });
   });
 });

@@ -5,7 +5,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export type ToolName = "kube-apiserver" | "etcd" | "helm" | "otelcol";
+export type ToolName = "kube-apiserver" | "etcd" | "helm" | "otelcol" | "prometheus";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const buildScript = join(here, "build-tools.sh");
@@ -30,6 +30,7 @@ export function pinnedVersions(): Record<ToolName, string> {
     etcd: get("ETCD_VERSION"),
     helm: get("HELM_VERSION"),
     otelcol: get("OTELCOL_VERSION"),
+    prometheus: get("PROMETHEUS_VERSION"),
   };
 }
 

@@ -15,10 +15,12 @@
 import {
   type Attributes,
   type Counter,
+  context,
   type Histogram,
   type Meter,
   metrics,
   type ObservableResult,
+  propagation,
 } from "@opentelemetry/api";
 import { type Logger, logs, SeverityNumber } from "@opentelemetry/api-logs";
 import { getNumberFromEnv } from "@opentelemetry/core";
@@ -312,8 +314,12 @@ export class Telemetry {
 
   shutdown(): Promise<void> {
     this.#shutdown ??= this.#sdk.shutdown().finally(() => {
+      // NodeSDK.start() registered these globally; unregistered, the next Telemetry (tests
+      // make them one after another) registers its own.
       metrics.disable();
       logs.disable();
+      context.disable();
+      propagation.disable();
       active = false;
     });
     return this.#shutdown;

@@ -140,6 +140,9 @@ describe.skipIf(unavailable !== null)("the agent's telemetry", () => {
     const webNs = box.netns("tweb");
     const peerNs = box.netns("tpeer");
     box.veth(webNs, peerNs, ["10.235.0.1", "10.235.0.2"], ["fd00:5c:b::1", "fd00:5c:b::2"]);
+    // SYNs to DARK go to the peer namespace and vanish there (a blackhole route: no ICMP
+    // answer), so the web pod's connects stay in SYN_SENT.
+    ip("-n", peerNs, "route", "add", "blackhole", `${DARK}/32`);
     ip("-n", webNs, "route", "add", `${DARK}/32`, "via", "10.235.0.2");
     workloads.peer = await box.workload(peerNs, {
       title: "slwl-tpeer",
@@ -399,14 +402,21 @@ describe.skipIf(unavailable !== null)("the agent's telemetry", () => {
         procs: [agent],
       });
       expect((await fetch(`${base}/nope`)).status).toBe(404);
-      const text = await (await fetch(`${base}/metrics`)).text();
-      for (const name of [
+      // The gauges have points once the first scan is over.
+      const names = [
         "socklens_violation_active",
         "socklens_sockets",
         "process_cpu_time_total",
         "process_memory_usage",
-      ])
-        expect(text).toContain(`# TYPE ${name} `);
+      ];
+      await waitFor(
+        "the first scan's metrics on /metrics",
+        async () => {
+          const text = await (await fetch(`${base}/metrics`)).text();
+          return names.every((n) => text.includes(`# TYPE ${n} `));
+        },
+        { timeoutMs: 30_000, procs: [agent], describe: () => agent.tail() },
+      );
       await waitFor(
         "Prometheus to scrape the agent",
         async () => (await prometheus.query('up{job="socklens"} == 1')).length === 1,
@@ -455,7 +465,9 @@ describe.skipIf(unavailable !== null)("the agent's telemetry", () => {
       await new Promise((r) => setTimeout(r, 5_000));
       const problems: string[] = [];
       for (const q of queries) {
-        const names = [...q.expr.matchAll(/\b((?:socklens|process)_[a-z_]+)\b/g)].map((m) => m[1] as string);
+        // Metric names: what is left once label lists (by/without) and selectors are taken out.
+        const bare = q.expr.replace(/\b(by|without)\s*\([^)]*\)/g, "").replace(/\{[^}]*\}/g, "");
+        const names = [...bare.matchAll(/\b((?:socklens|process)_[a-z_]+)\b/g)].map((m) => m[1] as string);
         for (const n of names)
           if (!exported.has(n)) problems.push(`${q.panel}: ${n} is not a metric the agent exports`);
         if (names.length === 0) problems.push(`${q.panel}: names no socklens metric: ${q.expr}`);

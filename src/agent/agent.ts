@@ -6,10 +6,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { findingKey } from "../core/baseline/evaluate.js";
 import { findingRecord } from "../core/baseline/finding-record.js";
-import { evaluateNode, selectsPod } from "../core/baseline/node.js";
+import { evaluateNode, type NodeEvaluation, selectsPod } from "../core/baseline/node.js";
 import { buildObservation, type ObservationSpec } from "../core/baseline/observation.js";
 import { applyExceptions } from "../core/baseline/patterns.js";
 import type { Finding } from "../core/baseline/types.js";
+import { type ClusterPod, workloadOf } from "../core/cluster-index.js";
 import { maskAddress, maskFinding } from "../core/mask.js";
 import { type DetectorOptions, detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
@@ -178,7 +179,7 @@ export class Agent {
         findings++;
         const isNew = !this.#active.has(key);
         if (isNew) newFindings++;
-        this.d.telemetry?.finding(f, pod, isNew);
+        this.d.telemetry?.finding(f, { ...pod, workload: workloadOf(pod, index.snapshot.owners) }, isNew);
         if (this.d.recorder)
           writes.push(this.d.recorder.record(eventFor(f, pod, key, index.podInfo(pod).workload)));
       }
@@ -233,7 +234,11 @@ export class Agent {
     await Promise.all(writes);
     this.d.recorder?.retain(active);
     this.#active = active;
-    this.d.telemetry?.setSocketCounts(socketCounts(node.socketsByPod));
+    this.d.telemetry?.endScan();
+    this.d.telemetry?.setSocketCounts(
+      socketCounts(node.socketsByPod, (p) => workloadOf(p, index.snapshot.owners)),
+    );
+    this.d.telemetry?.scanned(performance.now() - started);
     return {
       sockets: scan.sockets.length,
       pods: node.socketsByPod.size,
@@ -252,7 +257,7 @@ export class Agent {
         const r = await this.cycle();
         this.d.log(r.skipped ? "scan skipped" : "scan", { ...r, durationMs: Math.round(r.durationMs) });
       } catch (err) {
-        this.d.log("scan failed", { error: (err as Error).message });
+        this.d.log("scan failed", { level: "error", error: (err as Error).message });
       }
       // Node's abortable sleep removes its abort listener when it resolves: a listener per
       // cycle would pile up on the signal over days.
@@ -322,13 +327,8 @@ export const FINDING_ANNOTATION = "socklens.io/finding";
 const MAX_FINDING_ANNOTATION = 8 * 1024;
 
 function socketCounts(
-  byPod: Map<
-    string,
-    {
-      pod: { namespace: string; name: string };
-      sockets: { protocol: string; state: string }[];
-    }
-  >,
+  byPod: NodeEvaluation["socketsByPod"],
+  workload: (pod: ClusterPod) => { kind: string; name: string } | undefined,
 ): PodSocketCounts[] {
   return [...byPod.values()].map(({ pod, sockets }) => {
     const counts = new Map<string, number>();
@@ -336,6 +336,6 @@ function socketCounts(
       const key = `${s.protocol}|${s.state}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    return { namespace: pod.namespace, pod: pod.name, counts };
+    return { namespace: pod.namespace, name: pod.name, workload: workload(pod), counts };
   });
 }

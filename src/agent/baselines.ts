@@ -38,7 +38,11 @@ export class BaselineCache {
         entry = { version, ...this.#compile(raw) };
         this.#compiled.set(id, entry);
         if (entry.problem)
-          this.log("skipping invalid NetworkBaseline", { baseline: id, problem: entry.problem });
+          this.log("skipping invalid NetworkBaseline", {
+            level: "warn",
+            baseline: id,
+            problem: entry.problem,
+          });
       }
       if (entry.baseline) out.push(entry.baseline);
     }

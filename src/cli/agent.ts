@@ -6,10 +6,16 @@ import { kubeConfigFrom, localAddresses } from "./cluster-flags.js";
 import { EXIT_OK, InputError, UsageError } from "./errors.js";
 import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
+import {
+  OBSERVABILITY_HELP,
+  OBSERVABILITY_OPTIONS,
+  observabilityFrom,
+  startTelemetry,
+} from "./observability.js";
 import { parseMasks } from "./options.js";
 import { VERSION } from "./version.js";
 
-export const AGENT_HELP = `Usage: socklens agent [--node NAME] [--interval 15s] [--kubeconfig FILE] [--otlp-endpoint URL] [--once] [--dry-run]
+export const AGENT_HELP = `Usage: socklens agent [--node NAME] [--interval 15s] [--kubeconfig FILE] [--otlp-endpoint URL] [--metrics-port PORT] [--log-level LEVEL] [--once] [--dry-run]
 
 Runs the node agent: every --interval it scans this node's sockets, attributes them to
 pods, evaluates them against the NetworkBaselines that select each pod, and reports
@@ -18,14 +24,14 @@ findings as Kubernetes Events (aggregated, rate limited) and OpenTelemetry metri
   --node NAME            this node's name (default: $NODE_NAME, else the hostname)
   --interval DURATION    time between scans (default 15s)
   --kubeconfig FILE      default: in-cluster config, KUBECONFIG, ~/.kube/config
-  --otlp-endpoint URL    OTLP/HTTP base URL (default: $OTEL_EXPORTER_OTLP_ENDPOINT; none: no OTel export)
-  --once                 wait for the cluster view, scan once, print the report, exit
+${OBSERVABILITY_HELP}  --once                 wait for the cluster view, scan once, print the report, exit
   --dry-run              write nothing to the cluster: print each Event and NetworkObservation
                          that would be written as a JSON line on stdout instead
   --sync-timeout DUR     with --once: how long to wait for the first list (default 30s)
   --mask CIDR[,…]        mask these addresses in Events, OTel and observations (also SOCKLENS_MASK)
 
-Logs are JSON lines on stderr. The proc root comes from HOST_PROC (default /proc).
+Logs are JSON lines on stderr, each with a level. The proc root comes from HOST_PROC
+(default /proc). OpenTelemetry honours the standard OTEL_* variables (docs/telemetry.md).
 `;
 
 export const AGENT_OPTIONS = {
@@ -33,7 +39,7 @@ export const AGENT_OPTIONS = {
   interval: { type: "string", default: "15s" },
   kubeconfig: { type: "string" },
   context: { type: "string" },
-  "otlp-endpoint": { type: "string" },
+  ...OBSERVABILITY_OPTIONS,
   once: { type: "boolean" },
   "dry-run": { type: "boolean" },
   "sync-timeout": { type: "string", default: "30s" },
@@ -50,24 +56,27 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     throw new UsageError(`--sync-timeout: "${values["sync-timeout"]}" is not a duration`);
   const nodeName = values.node ?? io.env.NODE_NAME ?? hostname();
   const masks = parseMasks(values.mask, io.env);
-  const endpoint = values["otlp-endpoint"] ?? io.env.OTEL_EXPORTER_OTLP_ENDPOINT;
-  const log = (message: string, fields: Record<string, unknown> = {}) =>
-    io.err(
-      `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message, node: nodeName, ...fields })}\n`,
-    );
+  const obs = observabilityFrom(values, io, { node: nodeName });
+  const log = obs.logger.log;
 
   const { ClusterWatcher } = await import("../kube/watcher.js");
   const { EventRecorder } = await import("../kube/events.js");
   const { Agent } = await import("../agent/agent.js");
   const { ObservationWriter } = await import("../kube/observations.js");
   const kc = await kubeConfigFrom(values);
+  const telemetry = await startTelemetry(obs, "socklens-agent", {
+    nodeName,
+    podName: io.env.POD_NAME,
+    namespace: io.env.POD_NAMESPACE,
+  });
+  telemetry?.agentInstruments();
   const watcher = new ClusterWatcher(kc, localAddresses(), {
     nodeName,
-    onError: (kind, message) => log("watch failed, retrying", { kind, error: message }),
+    onError: (kind, message) => {
+      log("watch failed, retrying", { level: "warn", kind, error: message });
+      telemetry?.kubeError(kind, "watch");
+    },
   });
-  const telemetry = endpoint
-    ? new (await import("../telemetry/otel.js")).Telemetry({ endpoint, nodeName, version: VERSION })
-    : undefined;
   // --dry-run: the same Events (series and rate limit included) and observations, printed
   // instead of written; reading the cluster is unchanged, so what is printed is what the
   // agent would write from this node right now.
@@ -98,6 +107,10 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     log,
     ...(dryRun ? { dryRun: (object) => print({ dryRun: "apply", object }) } : {}),
   });
+  telemetry?.kubeErrorsFrom(() => [
+    { resource: "events", operation: "write", count: recorder.stats.failed },
+    { resource: "networkobservations", operation: "write", count: observations.stats.failed },
+  ]);
   const agent = new Agent({
     nodeName,
     watcher,
@@ -113,11 +126,15 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   log("agent started", {
     version: VERSION,
     interval: values.interval,
-    otlp: endpoint ?? "off",
+    otlp: obs.otlp
+      ? `${obs.otlp.endpoint} (${obs.otlp.metrics?.protocol ?? obs.otlp.logs?.protocol})`
+      : "off",
+    metricsPort: obs.metricsPort ?? "off",
     ...(dryRun ? { dryRun: "nothing is written to the cluster" } : {}),
     server: kc.getCurrentCluster()?.server,
   });
 
+  let server: { port: number; stop(): Promise<void> } | undefined;
   try {
     if (values.once) {
       const deadline = Date.now() + syncTimeout;
@@ -132,12 +149,22 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
       );
       return EXIT_OK;
     }
+    if (obs.metricsPort !== undefined) {
+      const { HealthServer } = await import("../telemetry/server.js");
+      server = await HealthServer.start({
+        port: obs.metricsPort,
+        notReady: () => (watcher.synced ? undefined : "waiting for the first list of pods and baselines"),
+        metrics: telemetry?.prometheusHandler,
+      });
+      log("serving /metrics, /healthz, /readyz", { port: server.port });
+    }
     const controller = new AbortController();
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort());
     await agent.run(interval, controller.signal);
     log("agent stopping");
     return EXIT_OK;
   } finally {
+    await server?.stop();
     await watcher.stop();
     await telemetry?.shutdown();
   }

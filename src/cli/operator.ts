@@ -4,9 +4,15 @@ import { kubeConfigFrom } from "./cluster-flags.js";
 import { EXIT_OK } from "./errors.js";
 import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
+import {
+  OBSERVABILITY_HELP,
+  OBSERVABILITY_OPTIONS,
+  observabilityFrom,
+  startTelemetry,
+} from "./observability.js";
 import { VERSION } from "./version.js";
 
-export const OPERATOR_HELP = `Usage: socklens operator [--kubeconfig FILE] [--leader-elect=false] [--lease-namespace NS]
+export const OPERATOR_HELP = `Usage: socklens operator [--kubeconfig FILE] [--leader-elect=false] [--lease-namespace NS] [--metrics-port PORT] [--log-level LEVEL]
 
 Reconciles NetworkBaselines: validates each one (Ready=False with the field and the problem
 when invalid), counts the pods it selects, and aggregates the NetworkObservations agents
@@ -19,6 +25,9 @@ With several replicas, one leads through a coordination.k8s.io Lease.
   --identity NAME            this replica's name in the Lease (default: $POD_NAME, else the hostname)
   --auto-promote             act on learning.autoPromote: when learning ends, replace the spec with
                              what was learned, in mode Alert (needs update on networkbaselines)
+${OBSERVABILITY_HELP}
+/readyz is ready once the watches have listed, or while this replica waits for the Lease
+(a standby must not block a rollout).
 `;
 
 export const OPERATOR_OPTIONS = {
@@ -28,15 +37,14 @@ export const OPERATOR_OPTIONS = {
   "lease-namespace": { type: "string" },
   identity: { type: "string" },
   "auto-promote": { type: "boolean", default: false },
+  ...OBSERVABILITY_OPTIONS,
 } as const;
 
 export async function operatorCommand(args: string[], io: CliIO): Promise<number> {
   const { values } = parseFlags(args, OPERATOR_OPTIONS);
   const identity = values.identity ?? io.env.POD_NAME ?? hostname();
-  const log = (message: string, fields: Record<string, unknown> = {}) =>
-    io.err(
-      `${JSON.stringify({ time: new Date().toISOString(), level: "info", msg: message, identity, ...fields })}\n`,
-    );
+  const obs = observabilityFrom(values, io, { identity });
+  const log = obs.logger.log;
   const { BaselineController } = await import("../operator/controller.js");
   const { LeaderElector } = await import("../kube/leader.js");
   const kc = await kubeConfigFrom(values);
@@ -46,8 +54,31 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
     recorder,
     autoPromote: values["auto-promote"],
     log,
-    onError: (kind, error) => log("watch failed, retrying", { kind, error }),
+    onError: (kind, error) => {
+      log("watch failed, retrying", { level: "warn", kind, error });
+      telemetry?.kubeError(kind, "watch");
+    },
   });
+  const telemetry = await startTelemetry(obs, "socklens-operator", {
+    podName: io.env.POD_NAME,
+    namespace: io.env.POD_NAMESPACE,
+  });
+  telemetry?.kubeErrorsFrom(() => [
+    { resource: "events", operation: "write", count: recorder.stats.failed },
+    { resource: "networkbaselines", operation: "reconcile", count: controller.stats.failed },
+  ]);
+  telemetry?.observeCounter(
+    "socklens.operator.reconciles",
+    "NetworkBaseline reconciles, by outcome",
+    "{reconcile}",
+    () => [
+      [controller.stats.reconciled, { "socklens.reconcile.outcome": "done" }],
+      [controller.stats.failed, { "socklens.reconcile.outcome": "failed" }],
+    ],
+  );
+  telemetry?.observeGauge("socklens.operator.queue.depth", "Keys waiting to be reconciled", "{key}", () => [
+    [controller.queue.length, {}],
+  ]);
   const stop = new AbortController();
   for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => stop.abort());
   log("operator started", {
@@ -56,6 +87,20 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
     server: kc.getCurrentCluster()?.server,
   });
 
+  let leading = !values["leader-elect"];
+  const server =
+    obs.metricsPort === undefined
+      ? undefined
+      : await (await import("../telemetry/server.js")).HealthServer.start({
+          port: obs.metricsPort,
+          notReady: () =>
+            !leading || controller.synced
+              ? undefined
+              : "waiting for the first list of baselines, observations and pods",
+          metrics: telemetry?.prometheusHandler,
+        });
+  if (server) log("serving /metrics, /healthz, /readyz", { port: server.port });
+
   let lost = false;
   const elector = values["leader-elect"]
     ? new LeaderElector(kc, {
@@ -63,7 +108,10 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
         name: "socklens-operator",
         identity,
         log,
-        onStart: () => void controller.run(stop.signal),
+        onStart: () => {
+          leading = true;
+          void controller.run(stop.signal);
+        },
         // As controller-runtime: a replica that lost the Lease exits and restarts clean.
         onStop: () => {
           lost = true;
@@ -79,6 +127,8 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
   );
   await elector?.stop();
   await controller.stop();
+  await server?.stop();
+  await telemetry?.shutdown();
   log("operator stopping", { ...controller.stats });
   return lost ? 1 : EXIT_OK;
 }

@@ -79,7 +79,7 @@ export class LeaderElector {
       return;
     }
     const ok = await this.#tryAcquireOrRenew().catch((err: unknown) => {
-      this.#o.log?.("lease update failed", { error: (err as Error).message });
+      this.#o.log?.("lease update failed", { level: "warn", error: (err as Error).message });
       return false;
     });
     if (this.#stopped) return; // stop() ran while we were writing: it owns the Lease now
@@ -97,7 +97,7 @@ export class LeaderElector {
   #stepDown(why: string, lease: string): void {
     this.#leading = false;
     this.#stopped = true;
-    this.#o.log?.("lost leadership", { lease, why });
+    this.#o.log?.("lost leadership", { level: "warn", lease, why });
     this.#o.onStop();
   }
 

@@ -257,7 +257,12 @@ export class BaselineController {
       } catch (err) {
         this.stats.failed++;
         const delay = this.queue.retry(key);
-        this.#o.log?.("reconcile failed, retrying", { key, retryInMs: delay, error: (err as Error).message });
+        this.#o.log?.("reconcile failed, retrying", {
+          level: "warn",
+          key,
+          retryInMs: delay,
+          error: (err as Error).message,
+        });
       } finally {
         this.queue.done(key);
       }

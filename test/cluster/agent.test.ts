@@ -19,6 +19,7 @@ import { ClusterWatcher } from "../../src/kube/watcher.js";
 import { parseCidr } from "../../src/net/cidr.js";
 import { procPathsFromEnv } from "../../src/procfs/paths.js";
 import { Telemetry } from "../../src/telemetry/otel.js";
+import { otlpConfig } from "../../src/telemetry/otlp-config.js";
 import { hostTestsUnavailable, runCli, Sandbox } from "../host/sandbox.js";
 import { Collector } from "./collector.js";
 import { adminKubeConfig, clusterContext, createNamespace } from "./env.js";
@@ -105,9 +106,10 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
       onError: (k, e) => log("watch error", { k, e }),
     });
     telemetry = new Telemetry({
-      endpoint: collector.httpEndpoint,
-      nodeName: NODE,
+      service: "socklens-agent",
       version: "test",
+      otlp: otlpConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.httpEndpoint }),
+      kubernetes: { nodeName: NODE },
       exportIntervalMs: 60_000,
     });
     recorder = new EventRecorder(kc, {
@@ -167,22 +169,24 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
 
   it("exports the violation as an OTel metric and log with semantic-convention attributes", async () => {
     await telemetry.flush();
-    const metric = await collector.waitFor("socklens.violations", (r) =>
-      r.metrics.find((m) => m.name === "socklens.violations"),
+    const attributes = {
+      "k8s.namespace.name": ns,
+      "k8s.pod.name": "web-0",
+      "socklens.rule": "UnexpectedEgress",
+      "socklens.baseline": `${ns}/web`,
+      "socklens.severity": "medium",
+    };
+    const started = await collector.waitFor("socklens.violation.started", (r) =>
+      r.metrics.find((m) => m.name === "socklens.violation.started"),
     );
-    expect(metric.resource).toMatchObject({ "service.name": "socklens-agent", "k8s.node.name": NODE });
-    expect(metric.dataPoints).toEqual([
-      {
-        attributes: {
-          "k8s.namespace.name": ns,
-          "k8s.pod.name": "web-0",
-          "socklens.rule": "UnexpectedEgress",
-          "socklens.baseline": `${ns}/web`,
-          "socklens.severity": "medium",
-        },
-        value: 2,
-      },
-    ]);
+    expect(started.resource).toMatchObject({ "service.name": "socklens-agent", "k8s.node.name": NODE });
+    // Two scans saw the finding; it started once, so it is counted once.
+    expect(started.dataPoints).toEqual([{ attributes, value: 1 }]);
+    const active = await collector.waitFor("socklens.violation.active", (r) =>
+      r.metrics.find((m) => m.name === "socklens.violation.active"),
+    );
+    expect(active.type).toBe("gauge");
+    expect(active.dataPoints).toEqual([{ attributes, value: 1 }]);
     const sockets = await collector.waitFor("socklens.sockets", (r) =>
       r.metrics.find((m) => m.name === "socklens.sockets"),
     );
@@ -191,7 +195,7 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
         "k8s.namespace.name": ns,
         "k8s.pod.name": "web-0",
         "network.transport": "tcp",
-        "socklens.socket.state": "LISTEN",
+        "network.connection.state": "listen",
       },
       value: 1,
     });
@@ -205,12 +209,14 @@ describe.skipIf(unavailable !== null)("socklens agent", () => {
       severityText: "MEDIUM",
       attributes: {
         "k8s.pod.name": "web-0",
+        "socklens.connection.direction": "egress",
         "network.peer.address": "10.234.0.2",
         "network.peer.port": 4444,
         "server.port": 4444,
         "network.transport": "tcp",
-        "process.executable.name": "slwl-web",
-        "threat.technique.id": "T1571",
+        "network.connection.state": "established",
+        "socklens.process.comm": "slwl-web",
+        "socklens.mitre.technique.id": "T1571",
       },
     });
     expect(String(logsReceived[0]?.body)).toContain("connected to 10.234.0.2:4444/TCP");

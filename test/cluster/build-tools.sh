@@ -32,6 +32,7 @@ if [[ "${1:-}" == "--print" ]]; then
   printf 'otelcol=%s\n' "${cache}/otelcol-${OTELCOL_VERSION}/otelcol"
   printf 'kube-controller-manager=%s\n' "${cache}/kube-controller-manager-${KUBE_VERSION}/kube-controller-manager"
   printf 'helm-docs=%s\n' "${cache}/helm-docs-${HELM_DOCS_VERSION}/helm-docs"
+  printf 'prometheus=%s\n' "${cache}/prometheus-${PROMETHEUS_VERSION}/prometheus"
   exit 0
 fi
 
@@ -92,6 +93,7 @@ require_pin helm-docs github.com/norwoodj/helm-docs "${HELM_DOCS_VERSION}"
 require_pin helm helm.sh/helm/v3 "${HELM_VERSION}"
 require_pin otelcol go.opentelemetry.io/collector/cmd/builder "${OTELCOL_VERSION}"
 require_pin otelcol/collector go.opentelemetry.io/collector/otelcol "${OTELCOL_VERSION}"
+require_pin prometheus github.com/prometheus/prometheus "${PROMETHEUS_VERSION}"
 grep -Eq "otlpreceiver ${OTELCOL_VERSION}\$" "${gosrc}/otelcol/manifest.yaml" ||
   die "test/cluster/go/otelcol/manifest.yaml's otlpreceiver is not ${OTELCOL_VERSION} (tools.env)"
 
@@ -204,6 +206,20 @@ build_otelcol() {
   go build -ldflags "-s -w" -o "${out}/otelcol" .
 }
 
+# --- Prometheus -----------------------------------------------------------------------
+# The server from its Go module (v0.3XX.Y is the module version of Prometheus 3.XX.Y).
+# remove_all_sd drops every service discovery but static and file configs (the tests scrape
+# a fixed address): about half the dependencies and build time. Without builtinassets the
+# web UI is not embedded; the HTTP API the tests use is all there.
+prometheus_module_minor="${PROMETHEUS_VERSION#v0.}"
+prometheus_module_minor="${prometheus_module_minor%%.*}"
+prometheus_release="3.$((prometheus_module_minor - 300)).${PROMETHEUS_VERSION##*.}"
+prometheus_ldflags="-s -w -X github.com/prometheus/common/version.Version=${prometheus_release}"
+prometheus_ldflags+=" -X github.com/prometheus/common/version.Branch=release"
+build_prometheus() {
+  go build -tags remove_all_sd -ldflags "${prometheus_ldflags}" -o "$1/prometheus" github.com/prometheus/prometheus/cmd/prometheus
+}
+
 total_start=${SECONDS}
 ensure kube-apiserver "${KUBE_VERSION}" "${gosrc}/kube-apiserver" \
   "$(stamp_of "${gosrc}/kube-apiserver" "${kube_ldflags}")" build_kube_apiserver
@@ -215,6 +231,8 @@ ensure etcd "${ETCD_VERSION}" "${gosrc}/etcd" "$(stamp_of "${gosrc}/etcd" "${etc
 ensure helm "${HELM_VERSION}" "${gosrc}/helm" "$(stamp_of "${gosrc}/helm" "${helm_ldflags}")" build_helm
 ensure otelcol "${OTELCOL_VERSION}" "${gosrc}/otelcol/collector" \
   "$(stamp_of "${gosrc}/otelcol/collector" -s -w "$(sha256sum <"${gosrc}/otelcol/manifest.yaml")")" build_otelcol
+ensure prometheus "${PROMETHEUS_VERSION}" "${gosrc}/prometheus" \
+  "$(stamp_of "${gosrc}/prometheus" "${prometheus_ldflags}")" build_prometheus
 # kubectl is not needed by the tests, but humans poking at the control plane want one.
 # SOCKLENS_BUILD_KUBECTL=1 builds it even when the machine has one.
 if [[ "${SOCKLENS_BUILD_KUBECTL:-}" == 1 ]] || ! command -v kubectl >/dev/null; then

@@ -50,7 +50,7 @@ export class Collector {
     readonly dir: string,
     readonly grpcPort: number,
     readonly httpPort: number,
-    private readonly proc: ManagedProcess,
+    private proc: ManagedProcess,
   ) {}
 
   /** Starts the collector and waits until both OTLP ports accept connections. */
@@ -88,16 +88,32 @@ export class Collector {
     await writeFile(configPath, stringify(config));
     const proc = new ManagedProcess("otelcol", bin, [`--config=${configPath}`], join(dir, "otelcol.log"));
     const c = new Collector(dir, grpcPort, httpPort, proc);
+    await c.waitForPorts();
+    return c;
+  }
+
+  private async waitForPorts(): Promise<void> {
+    const proc = this.proc;
     await waitFor(
       "otelcol OTLP ports",
-      async () => (await canConnect(grpcPort)) && (await canConnect(httpPort)),
+      async () => (await canConnect(this.grpcPort)) && (await canConnect(this.httpPort)),
       {
         timeoutMs: 30_000,
         procs: [proc],
         describe: () => `--- tail of ${proc.logFile} ---\n${proc.tail()}`,
       },
     );
-    return c;
+  }
+
+  /** Kills the collector (an outage as exporters see it); `restart()` brings it back on the same ports. */
+  async kill(): Promise<void> {
+    await this.proc.stop();
+  }
+
+  async restart(): Promise<void> {
+    await this.proc.stop();
+    this.proc = new ManagedProcess("otelcol", this.proc.command, this.proc.args, this.proc.logFile);
+    await this.waitForPorts();
   }
 
   get outputFile(): string {

@@ -11,7 +11,8 @@ export type ToolName =
   | "helm"
   | "otelcol"
   | "kube-controller-manager"
-  | "helm-docs";
+  | "helm-docs"
+  | "prometheus";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const buildScript = join(here, "build-tools.sh");
@@ -38,6 +39,7 @@ export function pinnedVersions(): Record<ToolName, string> {
     otelcol: get("OTELCOL_VERSION"),
     "kube-controller-manager": get("KUBE_VERSION"),
     "helm-docs": get("HELM_DOCS_VERSION"),
+    prometheus: get("PROMETHEUS_VERSION"),
   };
 }
 

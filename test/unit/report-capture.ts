@@ -79,7 +79,13 @@ export async function eventNoteSent(
 /** The log record the agent's telemetry would export over OTLP/HTTP for a new finding. */
 export async function logRecordSent(finding: Finding): Promise<OtlpLogRecord | undefined> {
   const sink = await otlpSink();
-  const telemetry = new Telemetry({ endpoint: sink.endpoint, nodeName: "n1", version: "t" });
+  // OTLP/HTTP with JSON bodies, so the sink can read them without a protobuf decoder.
+  const telemetry = new Telemetry({
+    service: "socklens-agent",
+    version: "t",
+    otlp: { endpoint: sink.endpoint, logs: { protocol: "http/json", url: `${sink.endpoint}/v1/logs` } },
+    kubernetes: { nodeName: "n1" },
+  });
   telemetry.finding(finding, { namespace: "shop", name: "web" }, true);
   await telemetry.shutdown();
   await sink.close();

@@ -54,7 +54,7 @@ describe("OTel log bodies", () => {
     const record = await logRecordSent(finding);
     expect(record?.body.stringValue).toBe(finding.message.replace(PROCESS, ESCAPED));
     expect(record?.body.stringValue).not.toMatch(/\p{Cc}/u);
-    const attr = record?.attributes.find((a) => a.key === "process.executable.name");
+    const attr = record?.attributes.find((a) => a.key === "socklens.process.comm");
     expect(attr?.value.stringValue).toBe(PROCESS);
   });
 });

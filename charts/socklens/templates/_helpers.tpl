@@ -54,3 +54,28 @@ app.kubernetes.io/component: {{ .component }}
 {{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/* The metrics port and the probes on it, shared by the agent's and the operator's container. */}}
+{{- define "socklens.metricsContainer" -}}
+ports:
+  - name: metrics
+    containerPort: {{ .Values.metrics.port }}
+    protocol: TCP
+{{- if .Values.metrics.probes }}
+# /healthz answers while the process does; /readyz once the watches have listed (the
+# operator: also while a standby waits for the Lease, so it never blocks a rollout).
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: metrics
+  periodSeconds: 20
+  timeoutSeconds: 5
+  failureThreshold: 3
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: metrics
+  periodSeconds: 10
+  timeoutSeconds: 5
+{{- end }}
+{{- end }}

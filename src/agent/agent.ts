@@ -234,13 +234,16 @@ export class Agent {
         this.d.telemetry?.finding(f, pod, isNew);
         if (this.d.recorder) writes.push(this.d.recorder.record(eventFor(f, pod, key)));
         if (isNew) {
-          const r = this.#bursts.onFinding(pod, f, now.getTime());
+          const r = this.#bursts.onFinding(pod, f, (this.d.now ?? (() => new Date()))().getTime());
           if (r && "id" in r) writes.push(this.#burstStarted(r));
           else if (r) this.d.log("burst refused", { pod: `${pod.namespace}/${pod.name}`, why: r.reason });
         }
       }
     }
-    writes.push(...this.#burstBookkeeping(index, now.getTime(), burst));
+    // Bursts are timed from now, not from the scan's start: a full scan of a busy node can
+    // take seconds, and a 5 s burst must not be spent before its first scan.
+    const burstNow = (this.d.now ?? (() => new Date()))().getTime();
+    writes.push(...this.#burstBookkeeping(index, burstNow, burst));
     const interval = this.d.observationIntervalMs ?? 30_000;
     const heartbeat = this.d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#windowStart ??= now;

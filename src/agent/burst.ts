@@ -162,7 +162,7 @@ export class BurstScheduler {
     f: { rule: string; severity: Severity; message: string },
     now: number,
   ): Burst | Refusal | undefined {
-    if (!SEVERE.has(f.severity)) return undefined;
+    if (!SEVERE.has(f.severity) || this.o.maxConcurrent === 0) return undefined;
     const id = targetId({ kind: "Pod", pod });
     if (this.#active.has(id) || this.nodeWide) return undefined;
     const ended = this.#lastEnded.get(id);

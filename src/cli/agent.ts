@@ -22,6 +22,13 @@ findings as Kubernetes Events (aggregated, rate limited) and OpenTelemetry metri
   --once                 wait for the cluster view, scan once, print the report, exit
   --sync-timeout DUR     with --once: how long to wait for the first list (default 30s)
   --mask CIDR[,…]        mask these addresses in Events, OTel and observations (also SOCKLENS_MASK)
+  --seasonal-namespace NS  keep the seasonal model in ConfigMap socklens-seasonal-<node> there
+                         (default: $POD_NAMESPACE; neither: the model lives in memory only)
+  --burst-max N          concurrent burst collections on this node (default 4; 0 turns bursts off)
+
+Bursts: a new finding of severity medium or high on a pod, or the annotation
+socklens.io/burst: "5m" on a pod (or on the node), makes the agent scan that pod (every pod)
+every second for that long (a finding: 5m), with an Event when it starts and when it ends.
 
 Logs are JSON lines on stderr. The proc root comes from HOST_PROC (default /proc).
 `;
@@ -38,6 +45,8 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
       once: { type: "boolean" },
       "sync-timeout": { type: "string", default: "30s" },
       mask: { type: "string", multiple: true },
+      "seasonal-namespace": { type: "string" },
+      "burst-max": { type: "string", default: "4" },
     },
     strict: true,
   });
@@ -47,7 +56,11 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   const syncTimeout = parseDuration(values["sync-timeout"]);
   if (syncTimeout === null)
     throw new UsageError(`--sync-timeout: "${values["sync-timeout"]}" is not a duration`);
+  const burstMax = Number(values["burst-max"]);
+  if (!Number.isInteger(burstMax) || burstMax < 0 || burstMax > 64)
+    throw new UsageError(`--burst-max: "${values["burst-max"]}" is not a whole number from 0 to 64`);
   const nodeName = values.node ?? io.env.NODE_NAME ?? hostname();
+  const seasonalNamespace = values["seasonal-namespace"] ?? io.env.POD_NAMESPACE;
   const masks = parseMasks(values.mask, io.env);
   const endpoint = values["otlp-endpoint"] ?? io.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   const log = (message: string, fields: Record<string, unknown> = {}) =>
@@ -73,6 +86,14 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   });
   // A rejected write (a 422 from a schema mismatch, a 403 from RBAC) is logged once per kind.
   const observations = new ObservationWriter(kc, { log });
+  const seasonalStore = seasonalNamespace
+    ? new (await import("../agent/seasonal-store.js")).ConfigMapSeasonalStore(
+        kc,
+        seasonalNamespace,
+        nodeName,
+        log,
+      )
+    : undefined;
   const agent = new Agent({
     nodeName,
     watcher,
@@ -84,11 +105,14 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     ...(telemetry ? { telemetry } : {}),
     paths: procPathsFromEnv(io.env),
     log,
+    burst: { maxConcurrent: burstMax },
+    ...(seasonalStore ? { seasonal: { store: seasonalStore } } : {}),
   });
   log("agent started", {
     version: VERSION,
     interval: values.interval,
     otlp: endpoint ?? "off",
+    seasonalModel: seasonalStore ? `${seasonalNamespace}/${seasonalStore.name}` : "memory only",
     server: kc.getCurrentCluster()?.server,
   });
 

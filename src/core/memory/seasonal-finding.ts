@@ -53,7 +53,9 @@ function what(series: string, n: number): string {
 }
 
 function range(lo: number, hi: number): string {
-  const f = (x: number) => (Number.isInteger(x) ? x.toLocaleString("en-US") : x.toFixed(1));
+  // Whole numbers from 10 up (a count of 52.1 reads as noise); tenths below, where they matter.
+  const f = (x: number) =>
+    Number.isInteger(x) || x >= 10 ? Math.round(x).toLocaleString("en-US") : x.toFixed(1);
   return lo === hi ? f(lo) : `${f(lo)}–${f(hi)}`;
 }
 

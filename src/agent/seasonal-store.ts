@@ -5,10 +5,10 @@
  * and kept under MAX_BYTES (the API server refuses objects over 1 MiB): when it would be
  * larger, the least recently seen workloads are left out (they stay in memory).
  */
-import { gunzipSync, gzipSync } from "node:zlib";
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
 import type { SeasonalModels } from "../core/memory/seasonal-models.js";
 import { apiErrorText } from "../kube/errors.js";
+import { decodeModels, encodeModels } from "./seasonal-codec.js";
 
 export interface SeasonalStore {
   /** The persisted JSON, or undefined when there is none yet. Throws when it cannot be read. */
@@ -20,26 +20,6 @@ export interface SeasonalStore {
 /** Compressed bytes kept per node (ConfigMaps are limited to 1 MiB in all). */
 export const MAX_BYTES = 900 * 1024;
 const KEY = "models.json.gz";
-
-/** The model's bytes under `maxBytes`, dropping the least recently seen workloads first. */
-export function encodeModels(
-  models: SeasonalModels,
-  maxBytes = MAX_BYTES,
-): { bytes: Buffer; kept: number; dropped: number } {
-  const all = models.workloads();
-  let n = all.length;
-  for (;;) {
-    const bytes = gzipSync(JSON.stringify(models.toJSON(all.slice(0, n))));
-    if (bytes.length <= maxBytes || n === 0) return { bytes, kept: n, dropped: all.length - n };
-    // Shrink in proportion to the overshoot, at least by one workload.
-    n = Math.min(n - 1, Math.floor((n * maxBytes) / bytes.length));
-  }
-}
-
-export function decodeModels(data: string): unknown {
-  const raw = gunzipSync(Buffer.from(data, "base64"), { maxOutputLength: 64 * 1024 * 1024 });
-  return JSON.parse(raw.toString("utf8"));
-}
 
 export function seasonalConfigMapName(nodeName: string): string {
   // A ConfigMap name is a DNS subdomain (≤ 253); node names already are one.
@@ -82,7 +62,7 @@ export class ConfigMapSeasonalStore implements SeasonalStore {
   }
 
   async save(models: SeasonalModels): Promise<boolean> {
-    const { bytes, kept, dropped } = encodeModels(models);
+    const { bytes, kept, dropped } = encodeModels(models, MAX_BYTES);
     if (dropped > 0)
       this.log("seasonal model over its size bound: least recently seen workloads not persisted", {
         level: "warn",

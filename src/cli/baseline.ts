@@ -23,6 +23,7 @@ import { type ClusterIndex, workloadOf } from "../core/cluster-index.js";
 import { escapeNonPrintable, escapeText } from "../core/escape.js";
 import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
+import type { Socket } from "../core/socket.js";
 import { stableSelector } from "../core/workload.js";
 import { collectSockets } from "../procfs/collect.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
@@ -39,7 +40,7 @@ import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
 export const BASELINE_HELP = `Usage: socklens validate FILE…
        socklens check --baseline FILE [scope] [-o table|json|ndjson] [--mask CIDR]
-       socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS] [--mask CIDR]
+       socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS] [--mask CIDR] [--seasonal]
 
 validate  checks NetworkBaseline documents (multi-document YAML) against the schema and
           semantic rules; problems print as FILE:LINE:COL: field.path: what is wrong.
@@ -49,7 +50,9 @@ check     evaluates each baseline in FILE against this host's sockets in the sco
           Rules that need cluster knowledge (podSelector, service, entity cluster/world)
           give a CannotEvaluateOffline finding here, never a silent pass.
 learn     observes the scope every --interval for --duration and writes a NetworkBaseline
-          that allows exactly what was seen (default output: stdout).
+          that allows exactly what was seen (default output: stdout). --seasonal also
+          learns the weekly model of its counts (docs/detectors.md) into the annotation
+          socklens.io/seasonal-model; it judges only after 7 days (--duration 8d).
 
 ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowledge)
 
@@ -277,6 +280,7 @@ export async function learnCommand(
       namespace: { type: "string" },
       mask: { type: "string", multiple: true },
       debug: { type: "boolean" },
+      seasonal: { type: "boolean" },
     },
     strict: true,
   });
@@ -302,6 +306,8 @@ export async function learnCommand(
   const namespace = values.namespace ?? target?.info.namespace ?? "default";
   const own = ownEphemeralRange(paths);
   const learner = new Learner();
+  // --seasonal: the counts' weekly model too (docs/detectors.md), written as an annotation.
+  const seasonal = values.seasonal ? await seasonalLearner(`${namespace}/${name}`) : undefined;
   const started = clock.now();
   const deadline = started.getTime() + duration;
   for (;;) {
@@ -314,6 +320,11 @@ export async function learnCommand(
     // With cluster knowledge, peers are learned as workloads, Services and entities.
     const ephemeralPorts = scopeEphemeralRange(sockets, own) ?? DEFAULT_EPHEMERAL_RANGE;
     learner.observe(sockets, cluster, { ephemeralPorts });
+    seasonal?.observe(
+      clock.now().getTime(),
+      sockets,
+      (a) => cluster?.isHost(a) || cluster?.isCluster(a) || false,
+    );
     if (clock.now().getTime() + interval > deadline) break;
     await clock.sleep(interval);
   }
@@ -325,6 +336,11 @@ export async function learnCommand(
     namespace,
     ...(podSelector ? { podSelector } : {}),
   });
+  if (seasonal) {
+    const annotation = seasonal.annotation(clock.now().getTime());
+    baseline.metadata.annotations = { ...baseline.metadata.annotations, ...annotation.value };
+    io.err(`socklens: ${annotation.summary}\n`);
+  }
   // A peer inside a --mask range is learned as that range (core/baseline/mask-learned.ts).
   const doc = new Document(maskLearned(baseline, masks));
   const exactly =
@@ -342,4 +358,38 @@ export async function learnCommand(
     io.err(`socklens: wrote a baseline from ${learner.observations} observations to ${values.output}\n`);
   reportOmitted(omitted, io);
   return EXIT_OK;
+}
+
+/**
+ * `learn --seasonal`: a tracker over the scope and the seasonal model of its counts, keyed by
+ * the baseline ("namespace/name") as the agent keys it. Loaded on demand: plain learn pays
+ * nothing for it.
+ */
+async function seasonalLearner(workload: string) {
+  const { Tracker } = await import("../core/memory/tracker.js");
+  const { SeasonalModels } = await import("../core/memory/seasonal-models.js");
+  const { seriesValues } = await import("../core/memory/seasonal-finding.js");
+  const { encodeModels, SEASONAL_ANNOTATION } = await import("../agent/seasonal-codec.js");
+  const tracker = new Tracker();
+  const models = new SeasonalModels();
+  const SCOPE = "learn";
+  return {
+    observe(now: number, sockets: readonly Socket[], isInternal: (a: string) => boolean): void {
+      tracker.observe(now, [{ scope: SCOPE, sockets }]);
+      const m = tracker.scope(SCOPE);
+      if (m) models.learn(workload, seriesValues(m, now, isInternal), now);
+    },
+    /** The annotation, with the hour in progress closed (a learn ends mid-hour). */
+    annotation(now: number): { value: Record<string, string>; summary: string } {
+      models.closeHours(now);
+      // Annotations share 256 KiB per object with everything else: keep well under.
+      const { bytes } = encodeModels(models, 192 * 1024);
+      const first = models.series(workload, "ESTABLISHED")?.firstSeen ?? now;
+      const days = Math.floor((now - first) / 86_400_000);
+      return {
+        value: { [SEASONAL_ANNOTATION]: bytes.toString("base64") },
+        summary: `seasonal model of ${days} day(s) in annotation ${SEASONAL_ANNOTATION} (${bytes.length} bytes gzipped)${days < 7 ? "; it judges nothing before 7 days of history" : ""}`,
+      };
+    },
+  };
 }

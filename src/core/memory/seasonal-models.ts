@@ -12,6 +12,7 @@ import {
   addSample,
   DEFAULT_SEASONAL_OPTIONS,
   emptySeries,
+  flushHour,
   type HourSummary,
   judge,
   type SeasonalOptions,
@@ -86,6 +87,16 @@ export class SeasonalModels {
     }
     // After the samples, so the newcomer has a last-seen time and the oldest goes.
     if (created) this.#cap();
+  }
+
+  /** Close every series' hour in progress (before persisting at the end of a `learn`). */
+  closeHours(_now: number): void {
+    for (const model of this.#models.values())
+      for (const m of model.values()) {
+        if (m.samples.length === 0) continue;
+        flushHour(m, this.options);
+        this.#version++;
+      }
   }
 
   #cap(): void {

@@ -251,6 +251,11 @@ export function addSample(
   m.lastSeen = Math.max(m.lastSeen, at);
 }
 
+/** Close the hour in progress now (a `learn` that ends mid-hour keeps what it saw of it). */
+export function flushHour(m: SeriesModel, options: Partial<SeasonalOptions> = {}): void {
+  closeHour(m, { ...DEFAULT_SEASONAL_OPTIONS, ...options });
+}
+
 function closeHour(m: SeriesModel, o: SeasonalOptions): void {
   if (m.samples.length === 0) return;
   const sorted = [...m.samples].sort((a, b) => a - b);

@@ -85,6 +85,11 @@ export class Agent {
   readonly #bursts: BurstScheduler;
   readonly #seasonal: SeasonalModels;
   #seasonalLoaded = false;
+  /**
+   * Bursts are the loop's (`run`): it is what scans every second. A caller driving `cycle()`
+   * by hand (`agent --once`, tests) has no scheduler, so nothing starts a burst there.
+   */
+  #looping = false;
   #seasonalSaved = 0;
   #windowStart: Date | undefined;
   /** What each observation last said and when it was written (change detection, heartbeat). */
@@ -233,7 +238,7 @@ export class Agent {
             if (b.target.kind === "Pod" && b.target.pod.uid === pod.uid) b.findings++;
         this.d.telemetry?.finding(f, pod, isNew);
         if (this.d.recorder) writes.push(this.d.recorder.record(eventFor(f, pod, key)));
-        if (isNew) {
+        if (isNew && this.#looping) {
           const r = this.#bursts.onFinding(pod, f, (this.d.now ?? (() => new Date()))().getTime());
           if (r && "id" in r) writes.push(this.#burstStarted(r));
           else if (r) this.d.log("burst refused", { pod: `${pod.namespace}/${pod.name}`, why: r.reason });
@@ -243,7 +248,7 @@ export class Agent {
     // Bursts are timed from now, not from the scan's start: a full scan of a busy node can
     // take seconds, and a 5 s burst must not be spent before its first scan.
     const burstNow = (this.d.now ?? (() => new Date()))().getTime();
-    writes.push(...this.#burstBookkeeping(index, burstNow, burst));
+    if (this.#looping) writes.push(...this.#burstBookkeeping(index, burstNow, burst));
     const interval = this.d.observationIntervalMs ?? 30_000;
     const heartbeat = this.d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#windowStart ??= now;
@@ -445,6 +450,7 @@ export class Agent {
 
   /** Scan every `intervalMs` until the signal aborts. A failed cycle is logged, not fatal. */
   async run(intervalMs: number, signal: AbortSignal): Promise<void> {
+    this.#looping = true;
     let nextFull = 0;
     while (!signal.aborted) {
       const full = Date.now() >= nextFull;

@@ -7,8 +7,13 @@ import { defineConfig } from "vitest/config";
 //  - cluster: a real kube-apiserver + etcd, helm and an OTel collector started by
 //             test/cluster/global-setup.ts (built by test/cluster/build-tools.sh).
 const clusterSetup = "test/cluster/global-setup.ts";
-//  - e2e:     the same kind of checks against k3s in a container (testcontainers); skips,
-//             saying why, where no container engine runs.
+//  - image:   the image built by `npm run image` (scripts/image.sh) run under podman + runc
+//             with the chart's privileges, real workload containers as pods, against the
+//             same kind of API server as "cluster"; skips, saying why, where podman or the
+//             image is missing.
+//  - e2e:     real containers through testcontainers (podman's Docker API here, Docker
+//             elsewhere): the agent image against the harness's API server, and k3s where
+//             its image is available; skips, saying why, where no engine runs.
 
 export default defineConfig({
   test: {
@@ -41,9 +46,20 @@ export default defineConfig({
       },
       {
         test: {
+          name: "image",
+          include: ["test/image/**/*.test.ts"],
+          globalSetup: existsSync(clusterSetup) ? [clusterSetup] : [],
+          // Containers and the host's pid namespace are shared: one file at a time.
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["e2e/**/*.test.ts"],
-          globalSetup: ["e2e/global-setup.ts"],
+          globalSetup: [...(existsSync(clusterSetup) ? [clusterSetup] : []), "e2e/global-setup.ts"],
           fileParallelism: false,
           testTimeout: 300_000,
           hookTimeout: 300_000,

@@ -7,14 +7,21 @@ import { readFileSync } from "node:fs";
 import { detect } from "../dist/core/memory/detectors.js";
 import { Tracker } from "../dist/core/memory/tracker.js";
 import { collectSockets } from "../dist/procfs/collect.js";
+import { FdCache } from "../dist/procfs/fd-cache.js";
 import { procPathsFromEnv } from "../dist/procfs/paths.js";
-import { listProcesses } from "../dist/procfs/processes.js";
+import { listProcesses, ProcessCache } from "../dist/procfs/processes.js";
 import { UserNames } from "../dist/procfs/users.js";
 
 const scans = Number(process.argv[2] ?? 10);
 const withTracker = process.argv.includes("--tracker");
+// --no-cache: every scan walks every fd table and re-reads every process, as before the caches.
+const cached = !process.argv.includes("--no-cache");
+const fdCache = cached ? new FdCache() : undefined;
+const processCache = cached ? new ProcessCache() : undefined;
+const walks = [];
 const tracker = new Tracker();
 const cpu = [];
+const sys = [];
 const users = new UserNames(process.env.HOST_PASSWD ?? "/etc/passwd");
 const times = [];
 const rss = [];
@@ -23,7 +30,8 @@ for (let i = 0; i < scans; i++) {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const paths = procPathsFromEnv(process.env);
-  const r = await collectSockets({ users, paths });
+  const r = await collectSockets({ users, paths, ...(fdCache ? { fdCache } : {}) });
+  walks.push(r.fdWalk.walked);
   if (withTracker) {
     const byNetns = new Map();
     for (const s of r.sockets) {
@@ -31,7 +39,9 @@ for (let i = 0; i < scans; i++) {
       if (list) list.push(s);
       else byNetns.set(s.netns, [s]);
     }
-    const procs = listProcesses(paths);
+    const procs = cached
+      ? listProcesses(paths, undefined, { known: r.processes, cache: processCache })
+      : listProcesses(paths);
     const now = Date.now();
     tracker.observe(
       now,
@@ -45,6 +55,7 @@ for (let i = 0; i < scans; i++) {
   }
   const c = process.cpuUsage(c0);
   cpu.push((c.user + c.system) / 1000);
+  sys.push(c.system / 1000);
   times.push(performance.now() - t0);
   sockets = r.sockets.length;
   rss.push(process.memoryUsage().rss);
@@ -55,8 +66,11 @@ process.stdout.write(
     scans,
     sockets,
     tracker: withTracker,
+    cached,
+    fdTablesWalked: walks,
     timesMs: times.map((t) => Math.round(t)),
     cpuMs: cpu.map((t) => Math.round(t)),
+    systemCpuMs: sys.map((t) => Math.round(t)),
     rssMB: rss.map((b) => Math.round(b / 2 ** 20)),
     peakRssMB: hwm ? Math.round(Number(hwm[1]) / 1024) : null,
   })}\n`,

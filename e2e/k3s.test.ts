@@ -1,7 +1,8 @@
 /**
  * Against k3s (a real kubelet, a real controller-manager): the CRDs install, a sample
  * baseline is accepted and shown by the printer columns, and the chart's agent DaemonSet is
- * created by helm. Skips, saying why, where no container engine runs.
+ * created by helm. Skips, saying why (e2e/global-setup.ts prints it), where no container
+ * engine runs or the k3s image is not available.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -20,11 +21,11 @@ import { parse } from "yaml";
 const e2e = inject("e2e");
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-describe.skipIf(e2e.skip !== undefined)("socklens on k3s", () => {
+describe.skipIf(e2e.skip !== undefined || e2e.k3sSkip !== undefined)("socklens on k3s", () => {
   let kc: KubeConfig;
   beforeAll(() => {
     kc = new KubeConfig();
-    kc.loadFromFile(e2e.kubeconfig as string);
+    kc.loadFromFile(e2e.k3sKubeconfig as string);
   });
 
   it("installs the CRDs and accepts the samples", async () => {
@@ -64,7 +65,7 @@ describe.skipIf(e2e.skip !== undefined)("socklens on k3s", () => {
         "--set",
         "crds.install=false",
         "--kubeconfig",
-        e2e.kubeconfig as string,
+        e2e.k3sKubeconfig as string,
       ],
       { encoding: "utf8" },
     );

@@ -20,9 +20,10 @@ import type { ObservationWriter } from "../kube/observations.js";
 import type { ClusterWatcher } from "../kube/watcher.js";
 import type { Cidr } from "../net/cidr.js";
 import { collectSockets } from "../procfs/collect.js";
+import { FdCache } from "../procfs/fd-cache.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import type { ProcPaths } from "../procfs/paths.js";
-import { listProcesses } from "../procfs/processes.js";
+import { listProcesses, ProcessCache } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
 import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
 import { BaselineCache } from "./baselines.js";
@@ -78,6 +79,9 @@ export class Agent {
   readonly #users: UserNames;
   /** The memory across cycles (src/core/memory): beacons, growth, leaks, discovery tools. */
   readonly #tracker = new Tracker();
+  /** What the last scans learned from /proc that a scan need not re-read (src/procfs/fd-cache.ts). */
+  readonly #fdCache = new FdCache();
+  readonly #processCache = new ProcessCache();
   /** Active finding keys per pod uid: a burst scan replaces only its own pods'. */
   #active = new Map<string, Set<string>>();
   /** Each pod's network namespace, from the last full scan: what a burst scan reads. */
@@ -137,10 +141,12 @@ export class Agent {
     const burstNetns = only
       ? new Set([...only].flatMap((uid) => this.#netnsOfPod.get(uid) ?? []))
       : undefined;
+    // The caches are kept by full scans only: a burst scan sees a few namespaces, and must not
+    // make them forget (or mistake for gone) what the others hold.
     const scan = await collectSockets({
       paths: this.d.paths,
       users: this.#users,
-      ...(burstNetns ? { netns: burstNetns } : {}),
+      ...(burstNetns ? { netns: burstNetns } : { fdCache: this.#fdCache }),
     });
     await this.d.watcher.resolvePeers(
       scan.sockets.filter((s) => s.protocol !== "unix" && s.remotePort !== 0).map((s) => s.remoteAddress),
@@ -150,7 +156,10 @@ export class Agent {
     const fileLimits = fileLimitsOfBusyProcesses(this.d.paths, scan.sockets);
     // Processes say which network namespace is which pod's even when the pod holds no socket
     // at this instant (its pause container never does; a beacon mostly does not).
-    const processes = listProcesses(this.d.paths, burstNetns).map((p) => {
+    const processes = listProcesses(this.d.paths, burstNetns, {
+      known: scan.processes,
+      ...(burstNetns ? {} : { cache: this.#processCache }),
+    }).map((p) => {
       const user = p.uid !== undefined ? this.#users.name(p.uid) : undefined;
       return user ? { ...p, user } : p;
     });

@@ -16,10 +16,11 @@ import { detect } from "../core/memory/detectors.js";
 import { Tracker } from "../core/memory/tracker.js";
 import { netnsLabel, type Socket } from "../core/socket.js";
 import { collectSockets } from "../procfs/collect.js";
+import { FdCache } from "../procfs/fd-cache.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
-import { listProcesses } from "../procfs/processes.js";
+import { listProcesses, ProcessCache } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
 import { readBaselineFiles, reportProblems } from "./baseline.js";
 import { localAddresses } from "./cluster-flags.js";
@@ -118,11 +119,15 @@ export async function watchCommand(
         `${new Date(at).toISOString()}  ${f.severity.toUpperCase().padEnd(6)} ${f.rule.padEnd(22)} ${escapeText(f.message)}\n`,
       );
   };
+  // What one scan learned from /proc that the next need not re-read (src/procfs/fd-cache.ts).
+  const fdCache = new FdCache();
+  const processCache = new ProcessCache();
   try {
     for (let scans = 0; !stop.signal.aborted; scans++) {
       const now = clock.now();
       const scan = await collectSockets({
         paths,
+        fdCache,
         ...(scope.filter.netns ? { netns: scope.filter.netns } : {}),
       });
       if (scans === 0) reportDiagnostics(scan.diagnostics, io, values.debug ?? false);
@@ -137,10 +142,15 @@ export async function watchCommand(
         if (list) list.push(s);
         else byNetns.set(s.netns, [s]);
       }
-      const procs = listProcesses(paths, new Set(byNetns.keys())).map((p) => {
-        const user = p.uid !== undefined ? users.name(p.uid) : undefined;
-        return user ? { ...p, user } : p;
-      });
+      // The scan's own pid list names every process only without --netns (parents outside
+      // the namespace still need their names).
+      const known = scope.filter.netns ? {} : { known: scan.processes };
+      const procs = listProcesses(paths, new Set(byNetns.keys()), { ...known, cache: processCache }).map(
+        (p) => {
+          const user = p.uid !== undefined ? users.name(p.uid) : undefined;
+          return user ? { ...p, user } : p;
+        },
+      );
       const names = new Map<number, string>();
       for (const n of scan.namespaces)
         names.set(

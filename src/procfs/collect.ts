@@ -28,6 +28,7 @@ import {
   ProcRootError,
   type ScanDiagnostics,
 } from "./diagnostics.js";
+import { type FdCache, type Holders, type WalkStats, walkFds } from "./fd-cache.js";
 import type { ProcPaths } from "./paths.js";
 import { processName, readProcFile, readProcFileSync } from "./read.js";
 import { type NamespaceTables, settleUnixNames } from "./unixcheck.js";
@@ -45,6 +46,10 @@ export interface ScanResult {
   sockets: Socket[];
   namespaces: NamespaceInfo[];
   diagnostics: ScanDiagnostics;
+  /** Every process seen, with its network namespace (listProcesses can reuse this walk). */
+  processes: ProcessEntry[];
+  /** How much of the fd walk this scan did (all of it without an fdCache). */
+  fdWalk: WalkStats;
 }
 
 export interface CollectOptions {
@@ -61,6 +66,8 @@ export interface CollectOptions {
    * only for tests that compare against reading everything.
    */
   skipEmptyTables?: boolean;
+  /** A long-lived scanner's memory of who holds which socket (src/procfs/fd-cache.ts). */
+  fdCache?: FdCache;
 }
 
 const TABLES: Record<Protocol, (InetTable | "unix")[]> = {
@@ -72,7 +79,7 @@ const TABLES: Record<Protocol, (InetTable | "unix")[]> = {
 
 const NS_LINK = /^net:\[(\d+)\]$/;
 
-interface ProcessEntry {
+export interface ProcessEntry {
   pid: number;
   netns: number;
 }
@@ -148,14 +155,18 @@ async function readNamespaceTables(
       else {
         // The kernel walks its hash tables while sockets come and go: one read can list a
         // socket twice (seen: up to 8 of ~40 rows). Counts must not double it.
-        const seen = new Set<string>();
+        // Inodes as numbers: a string key per socket was 40k allocations a scan.
+        const seen = new Set<number>();
+        const seenUnheld = new Set<string>();
         for (const s of parsed.records) {
-          const key =
-            s.inode !== 0
-              ? String(s.inode)
-              : `${s.localAddress}|${s.localPort}|${s.remoteAddress}|${s.remotePort}|${s.state}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
+          if (s.inode !== 0) {
+            if (seen.has(s.inode)) continue;
+            seen.add(s.inode);
+          } else {
+            const key = `${s.localAddress}|${s.localPort}|${s.remoteAddress}|${s.remotePort}|${s.state}`;
+            if (seenUnheld.has(key)) continue;
+            seenUnheld.add(key);
+          }
           sockets.push(s);
         }
       }
@@ -257,41 +268,31 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
     })),
   );
 
-  // 3. Socket inode → holding pids, from the fd tables.
-  // inode → holding pid, or pids when shared (rare, so no array in the common case).
-  const holders = new Map<number, number | number[]>();
+  // 3. Socket inode → holding pids, from the fd tables (all of them, or with a cache only
+  //    those that can have changed since the last scan).
   const vanished = new Set<number>();
-  for (const { pid } of procs) {
-    const fdDir = `${root}/${pid}/fd`;
-    let fds: string[];
-    try {
-      fds = readdirSync(fdDir);
-    } catch (err) {
-      if (noteFailure(diag, fdDir, err) === "gone") vanished.add(pid);
-      continue;
-    }
-    for (const fd of fds) {
-      let target: string;
-      try {
-        target = readlinkSync(`${fdDir}/${fd}`);
-      } catch (err) {
-        // Usually the fd was closed, or the process exited, between readdir and readlink.
-        noteFailure(diag, `${fdDir}/${fd}`, err);
-        continue;
+  let walk: ReturnType<FdCache["holders"]>;
+  if (options.fdCache) walk = options.fdCache.holders(root, procs, diag, vanished);
+  else {
+    const holders: Holders = new Map();
+    for (const { pid } of procs) {
+      const inodes = walkFds(root, pid, diag);
+      if (inodes === "gone") vanished.add(pid);
+      if (typeof inodes === "string") continue;
+      for (const inode of inodes) {
+        const prev = holders.get(inode);
+        if (prev === undefined) holders.set(inode, pid);
+        else if (typeof prev === "number") {
+          if (prev !== pid) holders.set(inode, [prev, pid]);
+        } else if (prev[prev.length - 1] !== pid) prev.push(pid);
       }
-      // "socket:[12345]": anything else (files, pipes, anon inodes) is not ours.
-      if (!target.startsWith("socket:[")) continue;
-      const inode = Number(target.slice(8, -1));
-      if (!Number.isSafeInteger(inode)) continue;
-      const prev = holders.get(inode);
-      if (prev === undefined) holders.set(inode, pid);
-      else if (typeof prev === "number") {
-        if (prev !== pid) holders.set(inode, [prev, pid]);
-      } else if (prev[prev.length - 1] !== pid) prev.push(pid);
     }
+    walk = { holders, walkedPids: new Set(), stats: { walked: procs.length, reused: 0, full: true } };
   }
+  const holders = walk.holders;
 
   const namespaceResults = await Promise.all(tableReads);
+  options.fdCache?.resolve(root, procs, namespaceResults, walk, diag, vanished);
   // Records a unix socket's name could have forged: judged by what the fd walk and the other tables saw.
   diag.ambiguousUnixSockets = await settleUnixNames(namespaceResults, holders);
 
@@ -332,7 +333,7 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
       diag.namespacesWithoutProcess.push(name);
   }
   diag.processesVanished += vanished.size;
-  return { sockets, namespaces, diagnostics: diag };
+  return { sockets, namespaces, diagnostics: diag, processes: procs, fdWalk: walk.stats };
 }
 
 interface ProcessDetails {

@@ -32,8 +32,11 @@ export async function settleUnixNames(
   if (namespaces.every((n) => n.unixCandidates.length === 0)) return 0;
   // Inodes the kernel listed for sure: every record of every table but the candidates.
   const candidates = new Set(namespaces.flatMap((n) => n.unixCandidates.map((c) => c.record)));
+  // Only the candidates' inodes are ever asked about: keep just those (not 40k others a scan).
+  const asked = new Set([...candidates].map((c) => c.inode));
   const listed = new Set<number>();
-  for (const n of namespaces) for (const s of n.sockets) if (!candidates.has(s)) listed.add(s.inode);
+  for (const n of namespaces)
+    for (const s of n.sockets) if (asked.has(s.inode) && !candidates.has(s)) listed.add(s.inode);
   let ambiguous = 0;
   for (const n of namespaces) {
     if (n.unixCandidates.length === 0) continue;

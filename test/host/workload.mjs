@@ -126,7 +126,13 @@ async function apply(spec) {
 
   for (const u of spec.unix ?? []) {
     const tcp0 = keep.find((k) => k instanceof net.Server);
-    const name = u.name.replace("{tcp0}", () => String(inodeOf(tcp0)));
+    const inode = String(inodeOf(tcp0));
+    // Keep the name's length: the padding before ".sock" gives back what a longer inode takes
+    // (an abstract name longer than 108 bytes is EINVAL; inode numbers grow with uptime).
+    const grow = u.name.includes("{tcp0}") ? inode.length - "{tcp0}".length : 0;
+    const name = u.name
+      .replace("{tcp0}", () => inode)
+      .replace(/_+\.sock$/, (m) => `${"_".repeat(Math.max(1, m.length - 5 - grow))}.sock`);
     const server = net.createServer((sock) => keep.push(sock));
     await new Promise((resolve, reject) => server.once("error", reject).listen(name, resolve));
     keep.push(server);

@@ -73,12 +73,12 @@ const TREES = Number(process.env.FUZZ_TREES ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261124);
 const CLI_RUNS = 20;
 /**
- * The in-process trees stop after this long even if fewer than TREES ran (the sequence is the
- * same, only shorter; the count is printed). On an idle 2-core machine 2,000 trees take about
- * 25 s; the whole file must stay under a minute on a loaded one.
+ * FUZZ_BUDGET_MS (a long local run only): the in-process trees stop after this long even if
+ * fewer than TREES ran (the sequence is the same, only shorter; the count is printed). By
+ * default every tree runs: on an idle 2-core machine 2,000 trees take about 25 s, and a count
+ * that depended on the machine's load would make the test flaky (it did, at load 23).
  */
-const BUDGET_MS = Number(process.env.FUZZ_BUDGET_MS ?? 40_000);
-const MIN_TREES = 500;
+const BUDGET_MS = process.env.FUZZ_BUDGET_MS ? Number(process.env.FUZZ_BUDGET_MS) : Infinity;
 /** A read blocked on a FIFO is released after this long; a tree that took longer was blocked. */
 const FIFO_GRACE_MS = 3000;
 /** No tree may take this long (a runaway: a quadratic parse, an endless read). */
@@ -475,12 +475,14 @@ describe.concurrent("fuzzed /proc trees", () => {
         );
       const s = ((performance.now() - started) / 1000).toFixed(1);
       console.log(`fuzz-proc: ${n} of ${TREES} trees in ${s} s${n < TREES ? " (time budget reached)" : ""}`);
-      // The budget is for a loaded machine; a run that gets through few trees is too slow somewhere.
-      expect(n).toBeGreaterThanOrEqual(Math.min(TREES, MIN_TREES));
+      // Every tree runs unless a budget was asked for (a long local run): no count that
+      // depends on how busy the machine is.
+      if (BUDGET_MS === Infinity) expect(n).toBe(TREES);
       // The work tree is the seed again.
       expect([...loadSeed(proc)]).toEqual([...seed]);
     },
-    BUDGET_MS + 60_000,
+    // Generous: a test that fails because the machine is busy is a flaky test, not a finding.
+    Math.min(BUDGET_MS, 15 * 60_000) + 60_000,
   );
 
   it(`${CLI_RUNS} trees through bin/socklens.js: exit 0, 1 or 2, no stack trace`, async () => {

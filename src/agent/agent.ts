@@ -13,6 +13,9 @@ import type { Finding } from "../core/baseline/types.js";
 import { type ClusterPod, workloadOf } from "../core/cluster-index.js";
 import { maskAddress, maskFinding } from "../core/mask.js";
 import { type DetectorOptions, detect } from "../core/memory/detectors.js";
+import type { SeasonalOptions } from "../core/memory/seasonal.js";
+import { seasonalFinding, seriesValues } from "../core/memory/seasonal-finding.js";
+import { SeasonalModels } from "../core/memory/seasonal-models.js";
 import { Tracker } from "../core/memory/tracker.js";
 import type { EventRecorder } from "../kube/events.js";
 import type { ObservationWriter } from "../kube/observations.js";
@@ -26,6 +29,8 @@ import { listProcesses, ProcessCache } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
 import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
 import { BaselineCache } from "./baselines.js";
+import { BURST_ANNOTATION, type Burst, type BurstEnd, type BurstOptions, BurstScheduler } from "./burst.js";
+import type { SeasonalStore } from "./seasonal-store.js";
 
 export type AgentLog = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -52,6 +57,10 @@ export interface AgentDeps {
    * ephemeral range stay the agent's.
    */
   detectorOptions?: Partial<DetectorOptions>;
+  /** Burst collection (src/agent/burst.ts): interval, durations, cooldown, cap per node. */
+  burst?: Partial<BurstOptions>;
+  /** Seasonal judgement of counts per baseline: model parameters and where the model is kept. */
+  seasonal?: { options?: Partial<SeasonalOptions>; store?: SeasonalStore };
 }
 
 export interface CycleReport {
@@ -63,6 +72,8 @@ export interface CycleReport {
   newFindings: number;
   suppressed: number;
   durationMs: number;
+  /** A burst scan: how many pods it covered (absent for a full scan). */
+  burstPods?: number;
 }
 
 export class Agent {
@@ -73,7 +84,19 @@ export class Agent {
   /** What the last scans learned from /proc that a scan need not re-read (src/procfs/fd-cache.ts). */
   readonly #fdCache = new FdCache();
   readonly #processCache = new ProcessCache();
-  #active = new Set<string>();
+  /** Active finding keys per pod uid: a burst scan replaces only its own pods'. */
+  #active = new Map<string, Set<string>>();
+  /** Each pod's network namespace, from the last full scan: what a burst scan reads. */
+  #netnsOfPod = new Map<string, number>();
+  readonly #bursts: BurstScheduler;
+  readonly #seasonal: SeasonalModels;
+  #seasonalLoaded = false;
+  /**
+   * Bursts are the loop's (`run`): it is what scans every second. A caller driving `cycle()`
+   * by hand (`agent --once`, tests) has no scheduler, so nothing starts a burst there.
+   */
+  #looping = false;
+  #seasonalSaved = 0;
   #windowStart: Date | undefined;
   /** What each observation last said and when it was written (change detection, heartbeat). */
   readonly #written = new Map<string, { content: string; at: number }>();
@@ -81,9 +104,30 @@ export class Agent {
   constructor(private readonly d: AgentDeps) {
     this.#baselines = new BaselineCache((m, f) => d.log(m, f));
     this.#users = new UserNames(d.paths.passwd);
+    this.#bursts = new BurstScheduler(d.burst);
+    this.#seasonal = new SeasonalModels(d.seasonal?.options);
   }
 
-  async cycle(): Promise<CycleReport> {
+  /** Bursts running now (for tests and the log). */
+  bursts(): Burst[] {
+    return this.#bursts.active();
+  }
+
+  /** One full scan of the node. */
+  cycle(): Promise<CycleReport> {
+    return this.#cycle(undefined);
+  }
+
+  /**
+   * One burst scan: only the network namespaces of pods under a pod burst (a node-wide burst
+   * makes it a full scan). Feeds the tracker and raises findings for those pods; observations,
+   * socket-count metrics and the seasonal model stay with full scans, whose cadence they assume.
+   */
+  burstCycle(): Promise<CycleReport> {
+    return this.#cycle(this.#bursts.nodeWide ? undefined : this.#bursts.podUids(), true);
+  }
+
+  async #cycle(only: ReadonlySet<string> | undefined, burst = false): Promise<CycleReport> {
     const started = performance.now();
     const now = (this.d.now ?? (() => new Date()))();
     const empty = { sockets: 0, pods: 0, baselines: 0, findings: 0, newFindings: 0, suppressed: 0 };
@@ -94,8 +138,18 @@ export class Agent {
         durationMs: performance.now() - started,
       };
     }
+    if (!this.#seasonalLoaded && this.d.seasonal?.store) await this.#loadSeasonal(now.getTime());
     const baselines = this.#baselines.update(this.d.watcher.baselines());
-    const scan = await collectSockets({ paths: this.d.paths, users: this.#users, fdCache: this.#fdCache });
+    const burstNetns = only
+      ? new Set([...only].flatMap((uid) => this.#netnsOfPod.get(uid) ?? []))
+      : undefined;
+    // The caches are kept by full scans only: a burst scan sees a few namespaces, and must not
+    // make them forget (or mistake for gone) what the others hold.
+    const scan = await collectSockets({
+      paths: this.d.paths,
+      users: this.#users,
+      ...(burstNetns ? { netns: burstNetns } : { fdCache: this.#fdCache }),
+    });
     await this.d.watcher.resolvePeers(
       scan.sockets.filter((s) => s.protocol !== "unix" && s.remotePort !== 0).map((s) => s.remoteAddress),
     );
@@ -104,9 +158,9 @@ export class Agent {
     const fileLimits = fileLimitsOfBusyProcesses(this.d.paths, scan.sockets);
     // Processes say which network namespace is which pod's even when the pod holds no socket
     // at this instant (its pause container never does; a beacon mostly does not).
-    const processes = listProcesses(this.d.paths, undefined, {
+    const processes = listProcesses(this.d.paths, burstNetns, {
       known: scan.processes,
-      cache: this.#processCache,
+      ...(burstNetns ? {} : { cache: this.#processCache }),
     }).map((p) => {
       const user = p.uid !== undefined ? this.#users.name(p.uid) : undefined;
       return user ? { ...p, user } : p;
@@ -117,15 +171,22 @@ export class Agent {
       if (pod && !pod.hostNetwork && pod.nodeName === this.d.nodeName) podNetns.set(p.netns, pod.uid);
     }
     const node = evaluateNode(scan.sockets, index, baselines, now, this.d.nodeName, fileLimits, podNetns);
+    const inScope = (uid: string) => !only || only.has(uid);
 
     // The memory: one scope per pod on this node, fed every cycle; its detectors' findings
     // go the same way as the baselines' (Events, OTel), whether or not a baseline selects the pod.
-    const scopes = [...node.socketsByPod.values()].filter(({ pod }) => pod.nodeName === this.d.nodeName);
+    const scopes = [...node.socketsByPod.values()].filter(
+      ({ pod }) => pod.nodeName === this.d.nodeName && inScope(pod.uid),
+    );
     const podOfNetns = new Map(podNetns);
     for (const { pod, sockets } of scopes)
       for (const s of sockets)
         if (s.protocol !== "unix" && !pod.hostNetwork && !podOfNetns.has(s.netns))
           podOfNetns.set(s.netns, pod.uid);
+    if (!only) {
+      this.#netnsOfPod = new Map();
+      for (const [netns, uid] of podOfNetns) this.#netnsOfPod.set(uid, netns);
+    }
     this.#tracker.observe(
       now.getTime(),
       scopes.map(({ pod, sockets }) => ({
@@ -137,12 +198,13 @@ export class Agent {
             : processes.filter((p) => podOfNetns.get(p.netns) === pod.uid),
       })),
     );
-    const detected = scopes.flatMap(({ pod }) => {
+    const isInternal = (a: string) => index.isHost(a) || index.isCluster(a);
+    const detected: { pod: ClusterPod; f: Finding }[] = scopes.flatMap(({ pod }) => {
       const m = this.#tracker.scope(`pod ${pod.namespace}/${pod.name}`);
       return m
         ? detect(m, now.getTime(), {
             ...this.d.detectorOptions,
-            isInternal: (a) => index.isHost(a) || index.isCluster(a),
+            isInternal,
             fileLimits,
             ...(pod.ephemeralPorts ? { ephemeralPorts: pod.ephemeralPorts } : {}),
           }).map((f) => ({
@@ -152,13 +214,19 @@ export class Agent {
         : [];
     });
 
-    const active = new Set<string>();
+    // Seasonal judgement (full scans only: the model's hourly percentiles assume the normal
+    // cadence): each pod a baseline selects is judged against that baseline's model, then
+    // its values join the model. A pod two baselines select counts for the first.
+    if (!only) detected.push(...this.#judgeSeasonal(node.matchedPods, now.getTime(), isInternal));
+
+    const active = new Map<string, Set<string>>();
+    if (only) for (const [uid, keys] of this.#active) if (!only.has(uid)) active.set(uid, keys);
     let findings = 0;
     let newFindings = 0;
     let suppressed = 0;
     const writes: Promise<void>[] = [];
     const results = [
-      ...node.evaluations.map(({ pod, result }) => ({ pod, result })),
+      ...node.evaluations.filter(({ pod }) => inScope(pod.uid)).map(({ pod, result }) => ({ pod, result })),
       // A detector's finding is acknowledged by the exceptions of the baselines that select
       // its pod (socklens ack, docs/ack.md), as a baseline's own findings are by its own.
       ...detected.map(({ pod, f }) => ({
@@ -170,24 +238,42 @@ export class Agent {
         ),
       })),
     ];
+    const underBurst = this.#bursts.podUids();
     for (const { pod, result } of results) {
       suppressed += result.suppressed.length;
+      let keys = active.get(pod.uid);
+      if (!keys) {
+        keys = new Set();
+        active.set(pod.uid, keys);
+      }
       for (const found of result.findings) {
         const key = findingKey(found);
         const f = maskFinding(found, this.d.masks ?? []);
-        active.add(key);
+        keys.add(key);
         findings++;
-        const isNew = !this.#active.has(key);
+        const isNew = !this.#active.get(pod.uid)?.has(key);
         if (isNew) newFindings++;
+        if (underBurst.has(pod.uid))
+          for (const b of this.#bursts.active())
+            if (b.target.kind === "Pod" && b.target.pod.uid === pod.uid) b.findings++;
         this.d.telemetry?.finding(f, { ...pod, workload: workloadOf(pod, index.snapshot.owners) }, isNew);
         if (this.d.recorder)
           writes.push(this.d.recorder.record(eventFor(f, pod, key, index.podInfo(pod).workload)));
+        if (isNew && this.#looping) {
+          const r = this.#bursts.onFinding(pod, f, (this.d.now ?? (() => new Date()))().getTime());
+          if (r && "id" in r) writes.push(this.#burstStarted(r));
+          else if (r) this.d.log("burst refused", { pod: `${pod.namespace}/${pod.name}`, why: r.reason });
+        }
       }
     }
+    // Bursts are timed from now, not from the scan's start: a full scan of a busy node can
+    // take seconds, and a 5 s burst must not be spent before its first scan.
+    const burstNow = (this.d.now ?? (() => new Date()))().getTime();
+    if (this.#looping) writes.push(...this.#burstBookkeeping(index, burstNow, burst));
     const interval = this.d.observationIntervalMs ?? 30_000;
     const heartbeat = this.d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#windowStart ??= now;
-    if (this.d.observations && now.getTime() - this.#windowStart.getTime() >= interval) {
+    if (!only && this.d.observations && now.getTime() - this.#windowStart.getTime() >= interval) {
       const writer = this.d.observations;
       for (const b of baselines) {
         const pods = node.matchedPods.get(b.id) ?? [];
@@ -231,13 +317,16 @@ export class Agent {
       for (const key of this.#written.keys()) if (!live.has(key)) this.#written.delete(key);
       this.#windowStart = now;
     }
+    if (!only && this.d.seasonal?.store && this.#seasonal.version !== this.#seasonalSaved)
+      writes.push(this.saveSeasonal());
     await Promise.all(writes);
-    this.d.recorder?.retain(active);
+    this.d.recorder?.retain(new Set([...active.values()].flatMap((k) => [...k])));
     this.#active = active;
     this.d.telemetry?.endScan();
-    this.d.telemetry?.setSocketCounts(
-      socketCounts(node.socketsByPod, (p) => workloadOf(p, index.snapshot.owners)),
-    );
+    if (!only)
+      this.d.telemetry?.setSocketCounts(
+        socketCounts(node.socketsByPod, (p) => workloadOf(p, index.snapshot.owners)),
+      );
     this.d.telemetry?.scanned(performance.now() - started);
     return {
       sockets: scan.sockets.length,
@@ -247,22 +336,180 @@ export class Agent {
       newFindings,
       suppressed,
       durationMs: performance.now() - started,
+      ...(burst ? { burstPods: only ? only.size : node.socketsByPod.size } : {}),
     };
+  }
+
+  #judgeSeasonal(
+    matched: ReadonlyMap<string, readonly ClusterPod[]>,
+    now: number,
+    isInternal: (a: string) => boolean,
+  ): { pod: ClusterPod; f: Finding }[] {
+    const out: { pod: ClusterPod; f: Finding }[] = [];
+    const judged = new Set<string>();
+    for (const [baseline, pods] of matched)
+      for (const pod of pods) {
+        if (judged.has(pod.uid) || pod.nodeName !== this.d.nodeName) continue;
+        judged.add(pod.uid);
+        const m = this.#tracker.scope(`pod ${pod.namespace}/${pod.name}`);
+        if (!m || m.lastScan !== now) continue;
+        const values = seriesValues(m, now, isInternal);
+        const workload = pod.owner
+          ? `${pod.owner.kind} ${pod.owner.name}, baseline ${baseline}`
+          : `baseline ${baseline}`;
+        for (const v of this.#seasonal.judge(baseline, values, now))
+          if (v.anomalous) out.push({ pod, f: { ...seasonalFinding(v, m, workload), baseline } });
+        this.#seasonal.learn(baseline, values, now);
+      }
+    return out;
+  }
+
+  async #loadSeasonal(now: number): Promise<void> {
+    const store = this.d.seasonal?.store;
+    if (!store) return;
+    try {
+      const raw = await store.load();
+      if (raw !== undefined) this.#seasonal.load(raw, now);
+      this.#seasonalLoaded = true;
+      this.#seasonalSaved = this.#seasonal.version;
+      this.d.log("seasonal model loaded", { workloads: this.#seasonal.size });
+    } catch (err) {
+      // A damaged model is not worth stopping for: learn afresh (and overwrite it an hour on).
+      this.#seasonalLoaded = true;
+      this.d.log("seasonal model not loaded, learning afresh", {
+        level: "warn",
+        error: (err as Error).message,
+      });
+    }
+  }
+
+  /** Persist the seasonal model now (also done after a full scan in which an hour closed, and on stop). */
+  async saveSeasonal(): Promise<void> {
+    const store = this.d.seasonal?.store;
+    if (!store || !this.#seasonalLoaded) return;
+    const version = this.#seasonal.version;
+    if (await store.save(this.#seasonal)) this.#seasonalSaved = version;
+  }
+
+  /** The models, for tests and `socklens learn`. */
+  get seasonal(): SeasonalModels {
+    return this.#seasonal;
+  }
+
+  /** Annotations and expiry: start and end bursts, with their Events. */
+  #burstBookkeeping(
+    index: ReturnType<ClusterWatcher["index"]>,
+    now: number,
+    burst: boolean,
+  ): Promise<void>[] {
+    const writes: Promise<void>[] = [];
+    const here = new Set(
+      index.snapshot.pods.filter((p) => p.nodeName === this.d.nodeName && !p.gone).map((p) => p.uid),
+    );
+    if (burst) for (const b of this.#bursts.active()) b.scans++;
+    const ann = this.d.watcher.annotation(BURST_ANNOTATION, this.d.nodeName);
+    const pods = new Map<string, { pod: ClusterPod; value: string }>();
+    for (const [uid, value] of ann.pods) {
+      const pod = index.podByUid(uid);
+      if (pod && here.has(uid)) pods.set(uid, { pod, value });
+    }
+    const r = this.#bursts.onAnnotations(pods, { name: this.d.nodeName, value: ann.node }, now);
+    for (const e of r.ended) writes.push(this.#burstEnded(e));
+    for (const b of r.started) writes.push(this.#burstStarted(b));
+    for (const x of r.refused) this.d.log("burst refused", { target: targetText(x.target), why: x.reason });
+    for (const x of r.invalid) {
+      this.d.log("burst annotation ignored", { target: targetText(x.target), problem: x.problem });
+      if (this.d.recorder)
+        writes.push(
+          this.d.recorder.record({
+            regarding: regardingOf(x.target),
+            type: "Warning",
+            reason: "BurstAnnotationInvalid",
+            note: `${targetText(x.target)}: ${x.problem}; no burst started`,
+            key: `burst-invalid|${targetText(x.target)}|${now}`,
+          }),
+        );
+    }
+    for (const e of this.#bursts.expire(now, here)) writes.push(this.#burstEnded(e));
+    return writes;
+  }
+
+  #burstStarted(b: Burst): Promise<void> {
+    const every = BurstScheduler.durationText(this.#bursts.o.intervalMs);
+    const what =
+      b.target.kind === "Pod"
+        ? `pod ${b.target.pod.namespace}/${b.target.pod.name}`
+        : `every pod on node ${b.target.name}`;
+    const note = `socklens agent on node ${this.d.nodeName} scans ${what} every ${every} for ${BurstScheduler.durationText(b.until - b.startedAt)}: ${b.reason}`;
+    this.d.log("burst started", {
+      target: targetText(b.target),
+      until: new Date(b.until).toISOString(),
+      why: b.reason,
+    });
+    return this.d.recorder
+      ? this.d.recorder.record({
+          regarding: regardingOf(b.target),
+          type: "Normal",
+          reason: "BurstStarted",
+          note,
+          key: `burst|${b.id}|start`,
+        })
+      : Promise.resolve();
+  }
+
+  #burstEnded(e: BurstEnd): Promise<void> {
+    const b = e.burst;
+    const what =
+      b.target.kind === "Pod"
+        ? `pod ${b.target.pod.namespace}/${b.target.pod.name}`
+        : `node ${b.target.name}`;
+    const why = e.why === "elapsed" ? "its time is up" : e.why;
+    const note = `socklens agent on node ${this.d.nodeName} ended the burst on ${what} after ${BurstScheduler.durationText(Math.round((e.at - b.startedAt) / 1000) * 1000)} (${why}): ${b.scans} burst scans, ${b.findings} findings; back to the normal interval`;
+    this.d.log("burst ended", {
+      target: targetText(b.target),
+      why: e.why,
+      scans: b.scans,
+      findings: b.findings,
+    });
+    return this.d.recorder
+      ? this.d.recorder.record({
+          regarding: regardingOf(b.target),
+          type: "Normal",
+          reason: "BurstEnded",
+          note,
+          key: `burst|${b.id}|end`,
+        })
+      : Promise.resolve();
   }
 
   /** Scan every `intervalMs` until the signal aborts. A failed cycle is logged, not fatal. */
   async run(intervalMs: number, signal: AbortSignal): Promise<void> {
+    this.#looping = true;
+    let nextFull = 0;
     while (!signal.aborted) {
+      const full = Date.now() >= nextFull;
+      if (full) nextFull = Date.now() + intervalMs;
       try {
-        const r = await this.cycle();
-        this.d.log(r.skipped ? "scan skipped" : "scan", { ...r, durationMs: Math.round(r.durationMs) });
+        const r = full ? await this.cycle() : await this.burstCycle();
+        this.d.log(r.skipped ? "scan skipped" : full ? "scan" : "burst scan", {
+          ...r,
+          durationMs: Math.round(r.durationMs),
+        });
       } catch (err) {
         this.d.log("scan failed", { level: "error", error: (err as Error).message });
       }
+      // During a burst, wake every burst interval; a full scan still comes every intervalMs.
+      const burstAt = this.#bursts.active().length
+        ? Date.now() + this.#bursts.o.intervalMs
+        : Number.POSITIVE_INFINITY;
+      const wait = Math.max(0, Math.min(nextFull, burstAt) - Date.now());
       // Node's abortable sleep removes its abort listener when it resolves: a listener per
       // cycle would pile up on the signal over days.
-      await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
+      await sleep(wait, undefined, { signal }).catch(() => undefined);
     }
+    await this.saveSeasonal().catch((err) =>
+      this.d.log("seasonal model not saved", { level: "warn", error: (err as Error).message }),
+    );
   }
 }
 
@@ -290,6 +537,17 @@ export function observationContent(spec: ObservationSpec): string {
     Object.entries(spec.violations).sort(),
     spec.truncated ?? false,
   ]);
+}
+
+function targetText(t: Burst["target"]): string {
+  return t.kind === "Pod" ? `pod ${t.pod.namespace}/${t.pod.name}` : `node ${t.name}`;
+}
+
+/** Node Events live in "default", as the kubelet's do. */
+function regardingOf(t: Burst["target"]) {
+  return t.kind === "Pod"
+    ? { apiVersion: "v1", kind: "Pod", namespace: t.pod.namespace, name: t.pod.name, uid: t.pod.uid }
+    : { apiVersion: "v1", kind: "Node", namespace: "default", name: t.name };
 }
 
 export function eventFor(

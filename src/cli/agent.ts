@@ -29,6 +29,13 @@ ${OBSERVABILITY_HELP}  --once                 wait for the cluster view, scan on
                          that would be written as a JSON line on stdout instead
   --sync-timeout DUR     with --once: how long to wait for the first list (default 30s)
   --mask CIDR[,…]        mask these addresses in Events, OTel and observations (also SOCKLENS_MASK)
+  --seasonal-namespace NS  keep the seasonal model in ConfigMap socklens-seasonal-<node> there
+                         (default: $POD_NAMESPACE; neither: the model lives in memory only)
+  --burst-max N          concurrent burst collections on this node (default 4; 0 turns bursts off)
+
+Bursts: a new finding of severity medium or high on a pod, or the annotation
+socklens.io/burst: "5m" on a pod (or on the node), makes the agent scan that pod (every pod)
+every second for that long (a finding: 5m), with an Event when it starts and when it ends.
 
 Logs are JSON lines on stderr, each with a level. The proc root comes from HOST_PROC
 (default /proc). OpenTelemetry honours the standard OTEL_* variables (docs/telemetry.md).
@@ -44,6 +51,8 @@ export const AGENT_OPTIONS = {
   "dry-run": { type: "boolean" },
   "sync-timeout": { type: "string", default: "30s" },
   mask: { type: "string", multiple: true },
+  "seasonal-namespace": { type: "string" },
+  "burst-max": { type: "string", default: "4" },
 } as const;
 
 export async function agentCommand(args: string[], io: CliIO): Promise<number> {
@@ -54,7 +63,11 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   const syncTimeout = parseDuration(values["sync-timeout"]);
   if (syncTimeout === null)
     throw new UsageError(`--sync-timeout: "${values["sync-timeout"]}" is not a duration`);
+  const burstMax = Number(values["burst-max"]);
+  if (!Number.isInteger(burstMax) || burstMax < 0 || burstMax > 64)
+    throw new UsageError(`--burst-max: "${values["burst-max"]}" is not a whole number from 0 to 64`);
   const nodeName = values.node ?? io.env.NODE_NAME ?? hostname();
+  const seasonalNamespace = values["seasonal-namespace"] ?? io.env.POD_NAMESPACE;
   const masks = parseMasks(values.mask, io.env);
   const obs = observabilityFrom(values, io, { node: nodeName });
   const log = obs.logger.log;
@@ -111,6 +124,14 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     { resource: "events", operation: "write", count: recorder.stats.failed },
     { resource: "networkobservations", operation: "write", count: observations.stats.failed },
   ]);
+  const seasonalStore = seasonalNamespace
+    ? new (await import("../agent/seasonal-store.js")).ConfigMapSeasonalStore(
+        kc,
+        seasonalNamespace,
+        nodeName,
+        log,
+      )
+    : undefined;
   const agent = new Agent({
     nodeName,
     watcher,
@@ -122,6 +143,8 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     ...(telemetry ? { telemetry } : {}),
     paths: procPathsFromEnv(io.env),
     log,
+    burst: { maxConcurrent: burstMax },
+    ...(seasonalStore ? { seasonal: { store: seasonalStore } } : {}),
   });
   log("agent started", {
     version: VERSION,
@@ -131,6 +154,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
       : "off",
     metricsPort: obs.metricsPort ?? "off",
     ...(dryRun ? { dryRun: "nothing is written to the cluster" } : {}),
+    seasonalModel: seasonalStore ? `${seasonalNamespace}/${seasonalStore.name}` : "memory only",
     server: kc.getCurrentCluster()?.server,
   });
 

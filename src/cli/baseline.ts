@@ -21,6 +21,7 @@ import { type ClusterIndex, workloadOf } from "../core/cluster-index.js";
 import { escapeNonPrintable, escapeText } from "../core/escape.js";
 import { maskFinding } from "../core/mask.js";
 import { renderTable } from "../core/render.js";
+import type { Socket } from "../core/socket.js";
 import { stableSelector } from "../core/workload.js";
 import { collectSockets } from "../procfs/collect.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
@@ -38,7 +39,7 @@ import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
 
 export const BASELINE_HELP = `Usage: socklens validate FILE…
        socklens check --baseline FILE [scope] [-o table|json|yaml|ndjson] [--show-suppressed] [--mask CIDR]
-       socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS] [--mask CIDR]
+       socklens learn [scope] [--duration 10m] [--interval 5s] [-o FILE] [--name N] [--namespace NS] [--mask CIDR] [--seasonal]
 
 validate  checks NetworkBaseline documents (multi-document YAML) against the schema and
           semantic rules; problems print as FILE:LINE:COL: field.path: what is wrong.
@@ -52,7 +53,9 @@ check     evaluates each baseline in FILE against this host's sockets in the sco
 learn     observes the scope every --interval for --duration and writes a NetworkBaseline
           that allows exactly what was seen (default output: stdout). On a terminal it
           shows what it has seen so far; Ctrl-C (or SIGTERM) writes what was learned until
-          then, says so, and exits 130 (143).
+          then, says so, and exits 130 (143). --seasonal also learns the weekly model of its
+          counts (docs/detectors.md) into the annotation socklens.io/seasonal-model; it
+          judges only after 7 days (--duration 8d).
 
 ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowledge)
 
@@ -70,6 +73,7 @@ export const CHECK_OPTIONS = {
 } as const;
 
 export const LEARN_OPTIONS = {
+  seasonal: { type: "boolean" },
   ...SCOPE_OPTIONS,
   ...CLUSTER_OPTIONS,
   pod: { type: "string" },
@@ -338,6 +342,8 @@ export async function learnCommand(
   const namespace = values.namespace ?? target?.info.namespace ?? "default";
   const own = ownEphemeralRange(paths);
   const learner = new Learner();
+  // --seasonal: the counts' weekly model too (docs/detectors.md), written as an annotation.
+  const seasonal = values.seasonal ? await seasonalLearner(`${namespace}/${name}`) : undefined;
   const started = clock.now();
   const deadline = started.getTime() + duration;
   // Ctrl-C (or a SIGTERM) ends learning early; what was seen so far is still written.
@@ -369,6 +375,11 @@ export async function learnCommand(
       // With cluster knowledge, peers are learned as workloads, Services and entities.
       const ephemeralPorts = scopeEphemeralRange(sockets, own) ?? DEFAULT_EPHEMERAL_RANGE;
       learner.observe(sockets, cluster, { ephemeralPorts });
+      seasonal?.observe(
+        clock.now().getTime(),
+        sockets,
+        (a) => cluster?.isHost(a) || cluster?.isCluster(a) || false,
+      );
       if (progress) showProgress();
       // The duration is a duration (issue 14: 6s at 2s intervals once ended after 4.1 s):
       // sleep up to the deadline, however the interval divides it, and look once more there.
@@ -390,6 +401,11 @@ export async function learnCommand(
     namespace,
     ...(podSelector ? { podSelector } : {}),
   });
+  if (seasonal) {
+    const annotation = seasonal.annotation(clock.now().getTime());
+    baseline.metadata.annotations = { ...baseline.metadata.annotations, ...annotation.value };
+    io.err(`socklens: ${annotation.summary}\n`);
+  }
   // A peer inside a --mask range is learned as that range (core/baseline/mask-learned.ts).
   const doc = new Document(maskLearned(baseline, masks));
   const exactly =
@@ -417,4 +433,38 @@ export async function learnCommand(
   else if (toFile) io.err(`socklens: wrote a baseline from ${learner.observations} observations ${where}\n`);
   reportOmitted(omitted, io);
   return interrupted ? SIGNAL_EXIT[interrupted] : EXIT_OK;
+}
+
+/**
+ * `learn --seasonal`: a tracker over the scope and the seasonal model of its counts, keyed by
+ * the baseline ("namespace/name") as the agent keys it. Loaded on demand: plain learn pays
+ * nothing for it.
+ */
+async function seasonalLearner(workload: string) {
+  const { Tracker } = await import("../core/memory/tracker.js");
+  const { SeasonalModels } = await import("../core/memory/seasonal-models.js");
+  const { seriesValues } = await import("../core/memory/seasonal-finding.js");
+  const { encodeModels, SEASONAL_ANNOTATION } = await import("../agent/seasonal-codec.js");
+  const tracker = new Tracker();
+  const models = new SeasonalModels();
+  const SCOPE = "learn";
+  return {
+    observe(now: number, sockets: readonly Socket[], isInternal: (a: string) => boolean): void {
+      tracker.observe(now, [{ scope: SCOPE, sockets }]);
+      const m = tracker.scope(SCOPE);
+      if (m) models.learn(workload, seriesValues(m, now, isInternal), now);
+    },
+    /** The annotation, with the hour in progress closed (a learn ends mid-hour). */
+    annotation(now: number): { value: Record<string, string>; summary: string } {
+      models.closeHours(now);
+      // Annotations share 256 KiB per object with everything else: keep well under.
+      const { bytes } = encodeModels(models, 192 * 1024);
+      const first = models.series(workload, "ESTABLISHED")?.firstSeen ?? now;
+      const days = Math.floor((now - first) / 86_400_000);
+      return {
+        value: { [SEASONAL_ANNOTATION]: bytes.toString("base64") },
+        summary: `seasonal model of ${days} day(s) in annotation ${SEASONAL_ANNOTATION} (${bytes.length} bytes gzipped)${days < 7 ? "; it judges nothing before 7 days of history" : ""}`,
+      };
+    },
+  };
 }

@@ -275,6 +275,22 @@ export class ClusterWatcher {
     return this.#items(BASELINES);
   }
 
+  /**
+   * One annotation's values on the watched pods (by uid: this node's, in node-scoped mode)
+   * and on one node — the agent's burst trigger reads `socklens.io/burst` this way.
+   */
+  annotation(key: string, nodeName: string): { pods: Map<string, string>; node?: string } {
+    const pods = new Map<string, string>();
+    for (const p of this.#items<V1Pod>(CLUSTER_KINDS.pods.name)) {
+      const v = p.metadata?.annotations?.[key];
+      if (v !== undefined && p.metadata?.uid) pods.set(p.metadata.uid, v);
+    }
+    const node = this.#items<{ metadata?: { name?: string; annotations?: Record<string, string> } }>(
+      CLUSTER_KINDS.nodes.name,
+    ).find((n) => n.metadata?.name === nodeName)?.metadata?.annotations?.[key];
+    return node === undefined ? { pods } : { pods, node };
+  }
+
   async stop(): Promise<void> {
     await Promise.all(this.#watched.map((w) => w.stop()));
   }

@@ -9,7 +9,8 @@ export type DetectorRule =
   | "CloseWaitLeak"
   | "FailedHandshakes"
   | "EphemeralPortPressure"
-  | "NetworkDiscoveryTool";
+  | "NetworkDiscoveryTool"
+  | "SeasonalAnomaly";
 
 export type FindingRule = RuleId | "CannotEvaluateOffline" | DetectorRule;
 export type Severity = "info" | "low" | "medium" | "high";

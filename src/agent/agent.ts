@@ -22,6 +22,7 @@ import { listProcesses } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
 import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
 import { BaselineCache } from "./baselines.js";
+import { DEFAULT_HEARTBEAT_MS, ObservationPublisher } from "./publish.js";
 
 export type AgentLog = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -68,12 +69,17 @@ export class Agent {
   readonly #tracker = new Tracker();
   #active = new Set<string>();
   #windowStart: Date | undefined;
-  /** What each observation last said and when it was written (change detection, heartbeat). */
-  readonly #written = new Map<string, { content: string; at: number }>();
+  /** Writes each observation on change plus a heartbeat (shared with bench/cluster-scale). */
+  readonly #publisher: ObservationPublisher | undefined;
 
   constructor(private readonly d: AgentDeps) {
     this.#baselines = new BaselineCache((m, f) => d.log(m, f));
     this.#users = new UserNames(d.paths.passwd);
+    if (d.observations)
+      this.#publisher = new ObservationPublisher(
+        d.observations,
+        d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      );
   }
 
   async cycle(): Promise<CycleReport> {
@@ -165,10 +171,9 @@ export class Agent {
       }
     }
     const interval = this.d.observationIntervalMs ?? 30_000;
-    const heartbeat = this.d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#windowStart ??= now;
-    if (this.d.observations && now.getTime() - this.#windowStart.getTime() >= interval) {
-      const writer = this.d.observations;
+    const publisher = this.#publisher;
+    if (publisher && now.getTime() - this.#windowStart.getTime() >= interval) {
       for (const b of baselines) {
         const pods = node.matchedPods.get(b.id) ?? [];
         if (pods.length === 0) continue;
@@ -189,17 +194,9 @@ export class Agent {
           now,
           { baselineNamespace: b.namespace, resolver: index, mask: (a) => maskAddress(a, masks) },
         );
-        // Written when what it says changed (timestamps and counts aside), else as a heartbeat:
-        // 500 nodes × 20 baselines writing every 30 s would be ~330 writes/s forever.
-        const key = `${b.namespace}/${spec.baseline}`;
-        const content = observationContent(spec);
-        const last = this.#written.get(key);
-        if (last && last.content === content && now.getTime() - last.at < heartbeat) continue;
-        writes.push(
-          writer.write(b.namespace, spec).then((ok) => {
-            if (ok) this.#written.set(key, { content, at: now.getTime() });
-          }),
-        );
+        // Written when what it says changed (timestamps and counts aside), else as a heartbeat.
+        const published = publisher.publish(b.namespace, spec, now.getTime());
+        if (published) writes.push(published.done.then(() => undefined));
       }
       this.#windowStart = now;
     }
@@ -234,26 +231,8 @@ export class Agent {
   }
 }
 
-/** The agent re-writes an unchanged observation this often; the operator's staleness is 3× this. */
-export const DEFAULT_HEARTBEAT_MS = 15 * 60_000;
-
-/**
- * What an observation says, for change detection: pods, listeners, peers (identity, port,
- * protocol), findings by rule, truncation — not its window, per-peer times or socket counts,
- * which move every scan and which the operator does not aggregate.
- */
-export function observationContent(spec: ObservationSpec): string {
-  const peers = (list: ObservationSpec["egress"]) =>
-    list.map((p) => [p.peer ? JSON.stringify(p.peer) : p.address, p.port, p.protocol]).sort();
-  return JSON.stringify([
-    spec.pods,
-    spec.listeners,
-    peers(spec.egress),
-    peers(spec.ingress),
-    Object.entries(spec.violations).sort(),
-    spec.truncated ?? false,
-  ]);
-}
+// Re-exported: tests and docs name them from here.
+export { DEFAULT_HEARTBEAT_MS, observationContent } from "./publish.js";
 
 function eventFor(f: Finding, pod: { namespace: string; name: string; uid: string }, key: string) {
   return {

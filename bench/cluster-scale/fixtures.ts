@@ -265,9 +265,10 @@ export async function listBaselines(kc: KubeConfig): Promise<StatusView[]> {
       labelSelector: "app.kubernetes.io/part-of=scale",
       limit: 500,
       ...(_continue ? { _continue } : {}),
-    })) as { items: StatusView[]; metadata?: { _continue?: string } };
+    })) as { items: StatusView[]; metadata?: { continue?: string } };
     out.push(...page.items);
-    _continue = page.metadata?._continue || undefined;
+    // Custom objects come back as plain JSON: the token is `continue`, not the typed `_continue`.
+    _continue = page.metadata?.continue || undefined;
   } while (_continue);
   return out;
 }

@@ -55,6 +55,10 @@ const { values: a } = parseArgs({
     "churn-rate": { type: "string", default: "0.01" },
     samples: { type: "string", default: "5" },
     out: { type: "string" },
+    /** Extra node flags for the operator, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+    "operator-node-flags": { type: "string", default: "" },
+    /** V8 old-space limit of the operator, MiB (the image's: 128). */
+    "operator-old-space": { type: "string", default: "128" },
     "keep-dir": { type: "boolean", default: false },
   },
   strict: true,
@@ -95,7 +99,8 @@ class Operator {
       process.execPath,
       [
         "--max-semi-space-size=2",
-        "--max-old-space-size=128",
+        `--max-old-space-size=${Number(a["operator-old-space"])}`,
+        ...(a["operator-node-flags"] ? a["operator-node-flags"].split(/\s+/) : []),
         join(REPO, "bin/socklens.js"),
         "operator",
         "--kubeconfig",
@@ -149,7 +154,8 @@ async function waitConverged(
 ): Promise<number> {
   const t0 = performance.now();
   for (;;) {
-    if (op.child.exitCode !== null) throw new Error(`the operator exited (code ${op.child.exitCode}); see its log`);
+    if (op.child.exitCode !== null)
+      throw new Error(`the operator exited (code ${op.child.exitCode}); see its log`);
     const all = (await listBaselines(kc)).filter((b) => b.metadata?.namespace?.startsWith(`${prefix}-`));
     const done = all.filter(converged).length;
     if (all.length === total && done === total) return (performance.now() - t0) / 1000;

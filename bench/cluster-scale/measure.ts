@@ -48,12 +48,21 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-/** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
-export function memory(pid: number): { rssMiB: number; peakMiB: number } {
+/**
+ * VmRSS, VmHWM (peak RSS) and the anonymous part of RSS of a process, in MiB. RssFile is
+ * mostly the node binary's own pages, which the kernel can drop under a cgroup's pressure;
+ * RssAnon (heap, stacks, malloc) is what a memory limit really has to hold.
+ */
+export function memory(pid: number): { rssMiB: number; peakMiB: number; anonMiB: number; fileMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (name: string) =>
     Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
-  return { rssMiB: kb("VmRSS") / 1024, peakMiB: kb("VmHWM") / 1024 };
+  return {
+    rssMiB: kb("VmRSS") / 1024,
+    peakMiB: kb("VmHWM") / 1024,
+    anonMiB: kb("RssAnon") / 1024,
+    fileMiB: kb("RssFile") / 1024,
+  };
 }
 
 export function loadAverage(): string {

@@ -6,7 +6,8 @@
 //   scripts/node.sh npx tsx bench/cluster-scale/run.ts --nodes 50
 //   scripts/node.sh npx tsx bench/cluster-scale/run.ts --nodes 500 --heartbeat 180 --steady 180 --churn 180
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -85,11 +86,26 @@ const log = (line: string) =>
   process.stderr.write(`[cluster-scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A request the overloaded API server may drop ("fetch failed"): tried up to 5 times. */
+async function retried<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      log(`${what}: ${(err as Error).message}; retrying`);
+      await sleep(1000 * attempt);
+    }
+  }
+}
+
 /** The real operator, as the chart runs it (image ENTRYPOINT's V8 flags), sampled from /proc. */
 class Operator {
   readonly child: ChildProcess;
   readonly started = performance.now();
   peakMiB = 0;
+  /** Highest RssAnon seen in the 500 ms samples. */
+  peakAnonMiB = 0;
   #timer: NodeJS.Timeout;
   readonly exited: Promise<void>;
 
@@ -123,6 +139,7 @@ class Operator {
     try {
       const m = memory(this.pid);
       this.peakMiB = Math.max(this.peakMiB, m.peakMiB);
+      this.peakAnonMiB = Math.max(this.peakAnonMiB, m.anonMiB);
       return { cpu: cpuSeconds(this.pid), rssMiB: m.rssMiB };
     } catch {
       return { cpu: Number.NaN, rssMiB: Number.NaN }; // exited
@@ -139,10 +156,45 @@ class Operator {
   }
 }
 
+/**
+ * The API server's /metrics, with patience: on a loaded machine the harness's 5 s GET
+ * timeout is too short for a response of this size.
+ */
 async function metrics(cp: ControlPlane): Promise<RequestCounts> {
-  const { status, body } = await cp.adminGet("/metrics");
-  if (status !== 200) throw new Error(`GET /metrics: HTTP ${status}`);
-  return parseRequestTotals(body);
+  const creds = {
+    ca: readFileSync(cp.pki.caCert),
+    cert: readFileSync(cp.pki.adminCert),
+    key: readFileSync(cp.pki.adminKey),
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = request(
+          { host: "127.0.0.1", port: cp.apiPort, path: "/metrics", ...creds, timeout: 60_000 },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (c: string) => {
+              text += c;
+            });
+            res.on("end", () =>
+              res.statusCode === 200
+                ? resolve(text)
+                : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`)),
+            );
+          },
+        );
+        req.on("timeout", () => req.destroy(new Error("GET /metrics timed out after 60 s")));
+        req.on("error", reject);
+        req.end();
+      });
+      return parseRequestTotals(body);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      log(`metrics: ${(err as Error).message}; retrying`);
+      await sleep(2000);
+    }
+  }
 }
 
 async function waitConverged(
@@ -156,7 +208,9 @@ async function waitConverged(
   for (;;) {
     if (op.child.exitCode !== null)
       throw new Error(`the operator exited (code ${op.child.exitCode}); see its log`);
-    const all = (await listBaselines(kc)).filter((b) => b.metadata?.namespace?.startsWith(`${prefix}-`));
+    const all = (await retried("list baselines", () => listBaselines(kc))).filter((b) =>
+      b.metadata?.namespace?.startsWith(`${prefix}-`),
+    );
     const done = all.filter(converged).length;
     if (all.length === total && done === total) return (performance.now() - t0) / 1000;
     if (performance.now() - t0 > timeoutMs) throw new Error(`only ${done}/${total} baselines converged`);
@@ -266,7 +320,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         await f.setViolation(node, w, true);
         while ((await total()) === before) {
-          if (performance.now() - t0 > 120_000) break;
+          if (performance.now() - t0 > 60_000) break; // counted as 60 s: the operator is starved
           await sleep(20);
         }
         out.push(performance.now() - t0);
@@ -275,7 +329,21 @@ async function main(): Promise<void> {
       }
       return out;
     };
+    const out = a.out ?? join(REPO, "bench", "results", `cluster-scale-${o.nodes}.json`);
+    mkdirSync(join(out, ".."), { recursive: true });
+    // Figures so far, in case a later phase fails on a machine this loaded.
+    const partial: Record<string, unknown> = {
+      date: new Date().toISOString(),
+      options: o,
+      coldStatusSeconds: cold,
+      partial: true,
+    };
+    const save = (k: string, v: unknown) => {
+      partial[k] = v;
+      writeFileSync(out, `${JSON.stringify(partial, null, 2)}\n`);
+    };
     const steady = await phase("steady", o.steadyS, cp, op, probe);
+    save("steady", steady);
 
     // Churn: 1% of pods replaced per minute (delete + a new pod with a new name and IP on the
     // same node, as a rollout would); the node's agent sees the new pod from then on.
@@ -320,7 +388,9 @@ async function main(): Promise<void> {
       return lat;
     });
     log(`churn: ${replaced} pods replaced`);
+    save("churn", { ...churn, podsReplaced: replaced, operatorPeakRssMiB: op.peakMiB });
     const runningPeak = op.peakMiB;
+    const runningPeakAnon = op.peakAnonMiB;
 
     // Restart: the operator stops, every valid baseline's spec changes meanwhile, and a new
     // operator must list 1,000+ baselines, every observation and pod, and write each status.
@@ -329,12 +399,14 @@ async function main(): Promise<void> {
       `operator stopped; peak RSS while running ${runningPeak.toFixed(0)} MiB; changing ${o.baselines} specs`,
     );
     await pool(l.workloads, 24, async (w) => {
-      await custom.patchNamespacedCustomObject({
-        ...NBL,
-        namespace: w.namespace,
-        name: w.name,
-        body: [{ op: "replace", path: "/spec/thresholds/established", value: 2001 }],
-      });
+      await retried("patch spec", () =>
+        custom.patchNamespacedCustomObject({
+          ...NBL,
+          namespace: w.namespace,
+          name: w.name,
+          body: [{ op: "replace", path: "/spec/thresholds/established", value: 2001 }],
+        }),
+      );
     });
     op = new Operator(cp.kubeconfigPath, opLog);
     const restart = await waitConverged(kc, prefix, o.baselines + o.invalid, 600_000, op);
@@ -342,8 +414,14 @@ async function main(): Promise<void> {
     await sleep(5000);
     op.sample();
     const restartPeak = op.peakMiB;
+    const restartPeakAnon = op.peakAnonMiB;
+    if (process.env.SCALE_HEAP_SNAPSHOT === "1") {
+      // With --operator-node-flags=--heapsnapshot-signal=SIGUSR2: what the operator retains.
+      process.kill(op.pid, "SIGUSR2");
+      await sleep(30_000);
+    }
     log(
-      `restart: converged in ${restart.toFixed(1)} s, ${restartCpu.toFixed(1)} CPU-s, peak RSS ${restartPeak.toFixed(0)} MiB`,
+      `restart: converged in ${restart.toFixed(1)} s, ${restartCpu.toFixed(1)} CPU-s, peak RSS ${restartPeak.toFixed(0)} MiB (anon ${restartPeakAnon.toFixed(0)} MiB)`,
     );
 
     const all = (await listBaselines(kc)).filter((b) => b.metadata?.namespace?.startsWith(`${prefix}-`));
@@ -370,13 +448,17 @@ async function main(): Promise<void> {
       firstWrites: fleet.stats.writes.new,
       steady,
       churn: { ...churn, podsReplaced: replaced },
-      restart: { convergedSeconds: restart, cpuSeconds: restartCpu, peakRssMiB: restartPeak },
+      restart: {
+        convergedSeconds: restart,
+        cpuSeconds: restartCpu,
+        peakRssMiB: restartPeak,
+        peakRssAnonMiB: restartPeakAnon,
+      },
       operatorPeakRssMiB: Math.max(runningPeak, restartPeak),
+      operatorPeakRssAnonMiB: Math.max(runningPeakAnon, restartPeakAnon),
       invalidReadyFalse: invalidReady,
       agentWrites: fleet.stats,
     };
-    const out = a.out ?? join(REPO, "bench", "results", `cluster-scale-${o.nodes}.json`);
-    mkdirSync(join(out, ".."), { recursive: true });
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${out}`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

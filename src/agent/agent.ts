@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { findingKey } from "../core/baseline/evaluate.js";
 import { evaluateNode } from "../core/baseline/node.js";
-import { buildObservation, type ObservationSpec } from "../core/baseline/observation.js";
+import { buildObservation } from "../core/baseline/observation.js";
 import type { Finding } from "../core/baseline/types.js";
 import { maskAddress, maskFinding } from "../core/mask.js";
 import { type DetectorOptions, detect } from "../core/memory/detectors.js";

@@ -30,6 +30,7 @@ import { UserNames } from "../procfs/users.js";
 import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
 import { BaselineCache } from "./baselines.js";
 import { BURST_ANNOTATION, type Burst, type BurstEnd, type BurstOptions, BurstScheduler } from "./burst.js";
+import { DEFAULT_HEARTBEAT_MS, ObservationPublisher } from "./publish.js";
 import type { SeasonalStore } from "./seasonal-store.js";
 
 export type AgentLog = (message: string, fields?: Record<string, unknown>) => void;
@@ -98,14 +99,19 @@ export class Agent {
   #looping = false;
   #seasonalSaved = 0;
   #windowStart: Date | undefined;
-  /** What each observation last said and when it was written (change detection, heartbeat). */
-  readonly #written = new Map<string, { content: string; at: number }>();
+  /** Writes each observation on change plus a heartbeat (shared with bench/cluster-scale). */
+  readonly #publisher: ObservationPublisher | undefined;
 
   constructor(private readonly d: AgentDeps) {
     this.#baselines = new BaselineCache((m, f) => d.log(m, f));
     this.#users = new UserNames(d.paths.passwd);
     this.#bursts = new BurstScheduler(d.burst);
     this.#seasonal = new SeasonalModels(d.seasonal?.options);
+    if (d.observations)
+      this.#publisher = new ObservationPublisher(
+        d.observations,
+        d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      );
   }
 
   /** Bursts running now (for tests and the log). */
@@ -271,10 +277,9 @@ export class Agent {
     const burstNow = (this.d.now ?? (() => new Date()))().getTime();
     if (this.#looping) writes.push(...this.#burstBookkeeping(index, burstNow, burst));
     const interval = this.d.observationIntervalMs ?? 30_000;
-    const heartbeat = this.d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#windowStart ??= now;
-    if (!only && this.d.observations && now.getTime() - this.#windowStart.getTime() >= interval) {
-      const writer = this.d.observations;
+    const publisher = this.#publisher;
+    if (!only && publisher && now.getTime() - this.#windowStart.getTime() >= interval) {
       for (const b of baselines) {
         const pods = node.matchedPods.get(b.id) ?? [];
         if (pods.length === 0) continue;
@@ -295,26 +300,17 @@ export class Agent {
           now,
           { baselineNamespace: b.namespace, resolver: index, mask: (a) => maskAddress(a, masks) },
         );
-        // Written when what it says changed (timestamps and counts aside), else as a heartbeat:
-        // 500 nodes × 20 baselines writing every 30 s would be ~330 writes/s forever.
-        // The uid is part of the key: a baseline created again under the same name is a new
-        // owner, and its observation (garbage-collected with the old one) is written at once.
-        const key = `${b.namespace}/${spec.baseline}/${b.source.metadata.uid ?? ""}`;
-        const content = observationContent(spec);
-        const last = this.#written.get(key);
-        if (last && last.content === content && now.getTime() - last.at < heartbeat) continue;
-        writes.push(
-          writer.write(b.namespace, spec, ownerOf(b.source.metadata)).then((ok) => {
-            if (ok) this.#written.set(key, { content, at: now.getTime() });
-          }),
-        );
+        // Written when what it says changed (timestamps and counts aside), else as a heartbeat.
+        const published = publisher.publish(b.namespace, spec, now.getTime(), ownerOf(b.source.metadata));
+        if (published) writes.push(published.done.then(() => undefined));
       }
-      // Forget baselines that are gone (or were replaced under their name): the map stays the
-      // size of the cluster's baselines, not of every baseline the agent ever saw.
-      const live = new Set(
-        baselines.map((b) => `${b.namespace}/${b.source.metadata.name}/${b.source.metadata.uid ?? ""}`),
+      publisher.retain(
+        baselines.map((b) => ({
+          namespace: b.namespace,
+          name: b.source.metadata.name ?? "",
+          uid: b.source.metadata.uid,
+        })),
       );
-      for (const key of this.#written.keys()) if (!live.has(key)) this.#written.delete(key);
       this.#windowStart = now;
     }
     if (!only && this.d.seasonal?.store && this.#seasonal.version !== this.#seasonalSaved)
@@ -518,26 +514,8 @@ function ownerOf(meta: { name?: string | undefined; uid?: string | undefined }) 
   return meta.name && meta.uid ? { name: meta.name, uid: meta.uid } : undefined;
 }
 
-/** The agent re-writes an unchanged observation this often; the operator's staleness is 3× this. */
-export const DEFAULT_HEARTBEAT_MS = 15 * 60_000;
-
-/**
- * What an observation says, for change detection: pods, listeners, peers (identity, port,
- * protocol), findings by rule, truncation — not its window, per-peer times or socket counts,
- * which move every scan and which the operator does not aggregate.
- */
-export function observationContent(spec: ObservationSpec): string {
-  const peers = (list: ObservationSpec["egress"]) =>
-    list.map((p) => [p.peer ? JSON.stringify(p.peer) : p.address, p.port, p.protocol]).sort();
-  return JSON.stringify([
-    spec.pods,
-    spec.listeners,
-    peers(spec.egress),
-    peers(spec.ingress),
-    Object.entries(spec.violations).sort(),
-    spec.truncated ?? false,
-  ]);
-}
+// Re-exported: tests and docs name them from here.
+export { DEFAULT_HEARTBEAT_MS, observationContent } from "./publish.js";
 
 function targetText(t: Burst["target"]): string {
   return t.kind === "Pod" ? `pod ${t.pod.namespace}/${t.pod.name}` : `node ${t.name}`;

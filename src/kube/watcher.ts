@@ -22,7 +22,8 @@ import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "./kinds.js";
 
 export interface Watched {
   name: string;
-  list(): readonly KubernetesObject[];
+  /** Cached objects, all or one namespace's (the informer keeps them by namespace). */
+  list(namespace?: string): readonly KubernetesObject[];
   stop(): Promise<void>;
   synced: boolean;
   lastError?: string;
@@ -45,18 +46,38 @@ export function resilientInformer<T extends KubernetesObject>(
   onChange: (obj?: T, verb?: "add" | "update" | "delete") => void,
   o: Required<WatchOptions>,
   fieldSelector?: string,
+  /**
+   * What the cache keeps of each object (client-go's SetTransform): applied to every listed
+   * and watched object before it is stored, so a cache of 10,000 objects holds only the
+   * fields its reader uses. Must keep metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: T) => T,
 ): Watched {
-  // ListWatch is client-node's informer; constructed directly for the field selector.
-  const informer = fieldSelector
-    ? new ListWatch<T>(path, new Watch(kc), list, false, undefined, fieldSelector)
-    : makeInformer<T>(kc, path, list);
+  // ListWatch is client-node's informer; constructed directly for the field selector and the
+  // transform (makeInformer is exactly this without them).
+  const informer =
+    fieldSelector || transform
+      ? new ListWatch<T>(
+          path,
+          transform ? transformingWatch(kc, transform) : new Watch(kc),
+          transform
+            ? async () => {
+                const l = await list();
+                return { ...l, items: l.items.map(transform) };
+              }
+            : list,
+          false,
+          undefined,
+          fieldSelector,
+        )
+      : makeInformer<T>(kc, path, list);
   let stopped = false;
   let backoff = o.minBackoffMs;
   let timer: NodeJS.Timeout | undefined;
   const w: Watched = {
     name,
     synced: false,
-    list: () => informer.list(),
+    list: (namespace?: string) => informer.list(namespace),
     stop: async () => {
       stopped = true;
       clearTimeout(timer);
@@ -87,6 +108,25 @@ export function resilientInformer<T extends KubernetesObject>(
     backoff = Math.min(o.maxBackoffMs, backoff * 2);
   });
   void start();
+  return w;
+}
+
+/** A Watch whose ADDED/MODIFIED/DELETED objects pass through `transform` first. */
+function transformingWatch<T>(kc: KubeConfig, transform: (obj: T) => T): Watch {
+  const w = new Watch(kc);
+  const watch = w.watch.bind(w);
+  w.watch = (path, query, callback, done) =>
+    watch(
+      path,
+      query,
+      (phase: string, obj: unknown, raw: unknown) =>
+        callback(
+          phase,
+          phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? transform(obj as T) : obj,
+          raw,
+        ),
+      done,
+    );
   return w;
 }
 

@@ -85,3 +85,36 @@ describe("KeyQueue over a long run (issue 11: timers and listeners)", () => {
     expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
   });
 });
+
+describe("KeyQueue with several workers", () => {
+  it("wakes a waiting worker per key and never hands one key to two workers", async () => {
+    const q = new KeyQueue();
+    const ac = new AbortController();
+    const active = new Set<string>();
+    let overlap = 0;
+    let most = 0;
+    const done: string[] = [];
+    const worker = async () => {
+      for (;;) {
+        const key = await q.next(ac.signal);
+        if (key === undefined) return;
+        if (active.has(key)) overlap++;
+        active.add(key);
+        most = Math.max(most, active.size);
+        await new Promise((r) => setTimeout(r, 1));
+        active.delete(key);
+        done.push(key);
+        q.done(key);
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    for (let i = 0; i < 200; i++) q.add(`k${i % 50}`);
+    while (q.length > 0 || active.size > 0) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
+    await Promise.all(workers);
+    expect(overlap).toBe(0);
+    expect(new Set(done).size).toBe(50);
+    expect(most).toBeGreaterThan(1); // more than one worker was woken
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+  });
+});

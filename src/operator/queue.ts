@@ -1,7 +1,7 @@
 /**
  * A work queue of keys, as controller-runtime's: a key queued many times is reconciled once;
- * a key is never reconciled by two workers at once; failures retry with a per-key
- * exponential back-off (1 s → 60 s) that resets on success.
+ * a key is never reconciled by two workers at once, however many call next(); failures retry
+ * with a per-key exponential back-off (1 s → 60 s) that resets on success.
  */
 /** The longest delay setTimeout honours (2^31-1 ms); longer ones fire at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -13,7 +13,8 @@ export class KeyQueue {
   readonly #failures = new Map<string, number>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #delayed = new Map<string, NodeJS.Timeout>();
-  #wake: (() => void) | undefined;
+  /** Workers waiting in next(); add() wakes one. */
+  readonly #waiters = new Set<() => void>();
 
   constructor(
     private readonly baseDelayMs = 1000,
@@ -23,7 +24,11 @@ export class KeyQueue {
   add(key: string): void {
     if (this.#active.has(key)) this.#dirtyWhileActive.add(key);
     else this.#pending.add(key);
-    this.#wake?.();
+    const [wake] = this.#waiters;
+    if (wake) {
+      this.#waiters.delete(wake);
+      wake();
+    }
   }
 
   /** Requeue after a failure, later each time it fails again. */
@@ -72,14 +77,17 @@ export class KeyQueue {
       }
       await new Promise<void>((resolve) => {
         // One abort listener per wait, removed when the wait ends some other way.
-        const onAbort = () => resolve();
-        this.#wake = () => {
+        const wake = () => {
           signal.removeEventListener("abort", onAbort);
           resolve();
         };
+        const onAbort = () => {
+          this.#waiters.delete(wake);
+          resolve();
+        };
+        this.#waiters.add(wake);
         signal.addEventListener("abort", onAbort, { once: true });
       });
-      this.#wake = undefined;
     }
     return undefined;
   }

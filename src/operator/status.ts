@@ -163,6 +163,9 @@ export function desiredStatus({
               `learned ${summary} over ${obj.spec?.learning?.duration}; review with \`socklens baseline export ${name}\` and switch to Alert` +
               (obj.spec?.learning?.autoPromote && !autoPromoteAllowed
                 ? " (learning.autoPromote is set, but this operator runs without --auto-promote)"
+                : "") +
+              (observations.length === 0
+                ? "; no agent has reported for its pods yet (auto-promotion waits for one)"
                 : ""),
             ...gen,
           }

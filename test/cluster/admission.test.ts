@@ -47,6 +47,8 @@ const POLICY_KINDS = new Set([
   "ServiceAccount",
   "ClusterRole",
   "ClusterRoleBinding",
+  "Role",
+  "RoleBinding",
   "ValidatingAdmissionPolicy",
   "ValidatingAdmissionPolicyBinding",
 ]);
@@ -187,6 +189,10 @@ beforeAll(async () => {
     "ClusterRole",
     "ClusterRoleBinding",
     "ClusterRoleBinding",
+    "Role",
+    "Role",
+    "RoleBinding",
+    "RoleBinding",
     "ServiceAccount",
     "ServiceAccount",
     "ValidatingAdmissionPolicy",
@@ -259,7 +265,7 @@ describe("the agent's ValidatingAdmissionPolicy", () => {
     const vap = await admin
       .makeApiClient(AdmissionregistrationV1Api)
       .readValidatingAdmissionPolicy({ name: policy });
-    expect(vap.spec?.validations).toHaveLength(4);
+    expect(vap.spec?.validations).toHaveLength(5);
     expect(vap.spec?.matchConditions?.[0]?.expression).toBe(
       `request.userInfo.username == 'system:serviceaccount:${ns}:${sa}'`,
     );
@@ -430,7 +436,9 @@ describe("the agent's ValidatingAdmissionPolicy", () => {
         }),
     );
     expect(onBaseline).toEqual(
-      deniedBy(`socklens agent may only write Events regarding Pods, not NetworkBaseline (${API_VERSION})`),
+      deniedBy(
+        `socklens agent may only write Events regarding Pods or its own Node, not NetworkBaseline (${API_VERSION})`,
+      ),
     );
     expect(
       await record(`n1 agent (${a1.node})`, "create events.k8s.io/v1 Event regarding Secret", () =>
@@ -448,6 +456,57 @@ describe("the agent's ValidatingAdmissionPolicy", () => {
           .createNamespacedEvent({ namespace: ns, body: event(podRef, "none") }),
       ),
     ).toEqual({ allowed: true });
+  });
+
+  it("an agent writes Events regarding its own Node (a node-wide burst), not another's", async () => {
+    const [a1, a2] = agents as [(typeof agents)[0], (typeof agents)[0]];
+    const events = a1.kc.makeApiClient(EventsV1Api);
+    const nodeRef = (name: string) => ({ apiVersion: "v1", kind: "Node", name });
+    expect(
+      await record(`n1 agent (${a1.node})`, "create Event regarding its own Node", () =>
+        events.createNamespacedEvent({ namespace: ns, body: event(nodeRef(a1.node), a1.node) }),
+      ),
+    ).toEqual({ allowed: true });
+    expect(
+      await record(`n1 agent (${a1.node})`, "create Event regarding the other Node", () =>
+        events.createNamespacedEvent({ namespace: ns, body: event(nodeRef(a2.node), a1.node) }),
+      ),
+    ).toEqual(
+      deniedBy(
+        `socklens agent may only write Events regarding Pods or its own Node, not Node (v1) ${a2.node}`,
+      ),
+    );
+  });
+
+  it("an agent writes only its own node's seasonal-model ConfigMap", async () => {
+    const [a1, a2] = agents as [(typeof agents)[0], (typeof agents)[0]];
+    const core = a1.kc.makeApiClient(CoreV1Api);
+    const cm = (name: string) => ({ metadata: { name }, data: { model: "{}" } });
+    expect(
+      await record(`n1 agent (${a1.node})`, "create ConfigMap of its own node", () =>
+        core.createNamespacedConfigMap({ namespace: ns, body: cm(`socklens-seasonal-${a1.node}`) }),
+      ),
+    ).toEqual({ allowed: true });
+    expect(
+      await record(`n1 agent (${a1.node})`, "create ConfigMap of the other node", () =>
+        core.createNamespacedConfigMap({ namespace: ns, body: cm(`socklens-seasonal-${a2.node}`) }),
+      ),
+    ).toEqual(
+      deniedBy(
+        `socklens agent may only write the ConfigMap of its own node, socklens-seasonal-${a1.node}, not socklens-seasonal-${a2.node}`,
+      ),
+    );
+    expect(
+      await record("plain SA token (no node claim)", "create ConfigMap of a node", () =>
+        plain
+          .makeApiClient(CoreV1Api)
+          .createNamespacedConfigMap({ namespace: ns, body: cm(`socklens-seasonal-${a2.node}`) }),
+      ),
+    ).toMatchObject({
+      allowed: false,
+      code: 403,
+      message: expect.stringContaining("its token has no node claim"),
+    });
   });
 
   it("covers core v1 Events too (which the chart's RBAC does not grant the agent at all)", async () => {
@@ -528,7 +587,9 @@ describe("the agent's ValidatingAdmissionPolicy", () => {
           }),
       ),
     ).toEqual(
-      deniedBy(`socklens agent may only write Events regarding Pods, not NetworkBaseline (${API_VERSION})`),
+      deniedBy(
+        `socklens agent may only write Events regarding Pods or its own Node, not NetworkBaseline (${API_VERSION})`,
+      ),
     );
   });
 });

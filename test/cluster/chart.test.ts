@@ -245,7 +245,7 @@ describe("charts/socklens", () => {
     const vap = await admission.readValidatingAdmissionPolicy({
       name: `${RELEASE}-socklens-agent-node-scope`,
     });
-    expect(vap.spec?.validations).toHaveLength(4);
+    expect(vap.spec?.validations).toHaveLength(5);
     await admission.readValidatingAdmissionPolicyBinding({ name: `${RELEASE}-socklens-agent-node-scope` });
 
     const saFile = join(home, "agent.kubeconfig");

@@ -22,6 +22,7 @@ import { GenericContainer, type StartedTestContainer, Wait } from "testcontainer
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { adminKubeConfig, createNamespace, uniqueName } from "../test/cluster/env.js";
 import { applyCrds, repoCrds, runningPod } from "../test/cluster/kube.js";
+import { freePort } from "../test/cluster/process.js";
 import { agentDaemonSet, agentSpec, helmTemplate } from "../test/image/chart.js";
 import { removeCgroupTree } from "../test/image/podman.js";
 import { AGENT_IMAGE } from "./global-setup.js";
@@ -101,7 +102,11 @@ describe.skipIf(skip !== undefined)("the agent image through testcontainers", ()
     dir = mkdtempSync(join(tmpdir(), "sltest-e2e-"));
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, admin.exportConfig(), { mode: 0o644 });
-    const spec = agentSpec(agentDaemonSet(await helmTemplate("sl", "socklens-system")), node);
+    // Host network (above): a metrics port nothing else listens on (test/image runs alongside).
+    const spec = agentSpec(
+      agentDaemonSet(await helmTemplate("sl", "socklens-system", [`metrics.port=${await freePort()}`])),
+      node,
+    );
     const agent = new HostContainer(AGENT_IMAGE)
       .withHost({ PidMode: spec.hostPID ? "host" : "", ReadonlyRootfs: spec.readOnlyRootfs })
       .withName(uniqueName(`sltest-e2e-${process.pid}-agent`))

@@ -100,6 +100,12 @@ export function agentSpec(
   for (const e of container.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef?.fieldPath === "spec.nodeName") env[e.name] = nodeName;
+    // The downward API's pod name and namespace (the agent's own OTel resource, the seasonal
+    // model's ConfigMap): what a kubelet would give a DaemonSet pod on this node.
+    else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name")
+      env[e.name] = `${ds.metadata?.name}-${nodeName}`;
+    else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.namespace")
+      env[e.name] = ds.metadata?.namespace ?? "default";
     else throw new Error(`env ${e.name} is not translated`);
   }
   return {

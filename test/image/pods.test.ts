@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serviceAccountKubeConfig } from "../cluster/controlplane.js";
 import { adminKubeConfig, createNamespace, uniqueName } from "../cluster/env.js";
 import { apply, applyCrds, parseManifests, repoCrds, runningPod } from "../cluster/kube.js";
+import { freePort } from "../cluster/process.js";
 import { agentDaemonSet, helmTemplate, podmanForAgent } from "./chart.js";
 import { IMAGE, imageUnavailable, Podman, startWorkload } from "./podman.js";
 
@@ -57,7 +58,9 @@ describe.skipIf(unavailable !== null)("the agent image on real containers as pod
     await applyCrds(admin, await repoCrds(root));
     ns = await createNamespace(admin, "img");
     const release = uniqueName("img");
-    const rendered = await helmTemplate(release, ns);
+    // The agent shares the host's network here: its metrics port must be one nothing else
+    // (the e2e suite's agent, run alongside) listens on.
+    const rendered = await helmTemplate(release, ns, [`metrics.port=${await freePort()}`]);
     await apply(
       admin,
       parseManifests(rendered).filter((o) => POLICY_KINDS.has(o.kind ?? "")),

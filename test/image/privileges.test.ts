@@ -85,7 +85,10 @@ describe.skipIf(unavailable !== null)("the image with the chart's privileges", (
     } catch {
       // No JSON: the outcome says so through code and stderr.
     }
-    const hint = /permission denied on (\d+) \/proc entries \(e\.g\. (.*?)\): /.exec(r.stderr);
+    const hint =
+      /(?:permission denied on|root could not read) (\d+) \/proc (?:entries|entry)(?: of pids? [^(]*)? \(e\.g\. (.*?)\): /.exec(
+        r.stderr,
+      );
     return {
       code: r.code,
       denied: Number(hint?.[1] ?? 0),

@@ -130,9 +130,11 @@ describe.skipIf(unavailable !== null)("report and ack on a host", () => {
     }
   }, 60_000);
 
-  afterAll(() => {
+  // Awaited: the sandbox removes its namespaces asynchronously, after its processes exit
+  // (not awaiting it left sltest…-app/-world/-beacon behind on every run).
+  afterAll(async () => {
     for (const t of tools) t.kill("SIGKILL");
-    box.cleanup();
+    await box.cleanup();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,6 @@
  * against the baselines that select it, and report findings as Kubernetes Events and
  * OpenTelemetry metrics and logs. One `cycle()` is one scan; `run()` repeats it.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { findingKey } from "../core/baseline/evaluate.js";
 import { findingRecord } from "../core/baseline/finding-record.js";
 import { evaluateNode, type NodeEvaluation, selectsPod } from "../core/baseline/node.js";
@@ -97,6 +96,8 @@ export class Agent {
    * by hand (`agent --once`, tests) has no scheduler, so nothing starts a burst there.
    */
   #looping = false;
+  /** The burst annotations as the last bookkeeping saw them: a change wakes the loop early. */
+  #burstAnnotationsSeen = "";
   #seasonalSaved = 0;
   #windowStart: Date | undefined;
   /** Writes each observation on change plus a heartbeat (shared with bench/cluster-scale). */
@@ -404,6 +405,7 @@ export class Agent {
     );
     if (burst) for (const b of this.#bursts.active()) b.scans++;
     const ann = this.d.watcher.annotation(BURST_ANNOTATION, this.d.nodeName);
+    this.#burstAnnotationsSeen = annotationsText(ann);
     const pods = new Map<string, { pod: ClusterPod; value: string }>();
     for (const [uid, value] of ann.pods) {
       const pod = index.podByUid(uid);
@@ -478,35 +480,77 @@ export class Agent {
       : Promise.resolve();
   }
 
-  /** Scan every `intervalMs` until the signal aborts. A failed cycle is logged, not fatal. */
+  /**
+   * Scan every `intervalMs` until the signal aborts. A failed cycle is logged, not fatal.
+   * A change to a `socklens.io/burst` annotation wakes the loop at once (the watch delivers
+   * it): a burst asked for must not wait up to a whole interval for the next full scan.
+   */
   async run(intervalMs: number, signal: AbortSignal): Promise<void> {
     this.#looping = true;
     let nextFull = 0;
-    while (!signal.aborted) {
-      const full = Date.now() >= nextFull;
-      if (full) nextFull = Date.now() + intervalMs;
-      try {
-        const r = full ? await this.cycle() : await this.burstCycle();
-        this.d.log(r.skipped ? "scan skipped" : full ? "scan" : "burst scan", {
-          ...r,
-          durationMs: Math.round(r.durationMs),
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.d.watcher.onPodOrNodeChange(() => {
+      if (
+        wake &&
+        annotationsText(this.d.watcher.annotation(BURST_ANNOTATION, this.d.nodeName)) !==
+          this.#burstAnnotationsSeen
+      )
+        wake();
+    });
+    try {
+      while (!signal.aborted) {
+        const full = Date.now() >= nextFull;
+        if (full) nextFull = Date.now() + intervalMs;
+        try {
+          if (!full && this.#bursts.active().length === 0) {
+            // Woken by an annotation with no burst running: start (or refuse) bursts now; the
+            // first burst scan follows one burst interval later, like every other.
+            if (this.d.watcher.synced)
+              await Promise.all(this.#burstBookkeeping(this.d.watcher.index(), this.#nowMs(), false));
+          } else {
+            const r = full ? await this.cycle() : await this.burstCycle();
+            this.d.log(r.skipped ? "scan skipped" : full ? "scan" : "burst scan", {
+              ...r,
+              durationMs: Math.round(r.durationMs),
+            });
+          }
+        } catch (err) {
+          this.d.log("scan failed", { level: "error", error: (err as Error).message });
+        }
+        // During a burst, wake every burst interval; a full scan still comes every intervalMs.
+        const burstAt = this.#bursts.active().length
+          ? Date.now() + this.#bursts.o.intervalMs
+          : Number.POSITIVE_INFINITY;
+        const wait = Math.max(0, Math.min(nextFull, burstAt) - Date.now());
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener("abort", done);
+            wake = undefined;
+            resolve();
+          };
+          const timer = setTimeout(done, wait);
+          // Removed on every wake-up: a listener per cycle would pile up on the signal over days.
+          signal.addEventListener("abort", done, { once: true });
+          wake = done;
         });
-      } catch (err) {
-        this.d.log("scan failed", { level: "error", error: (err as Error).message });
       }
-      // During a burst, wake every burst interval; a full scan still comes every intervalMs.
-      const burstAt = this.#bursts.active().length
-        ? Date.now() + this.#bursts.o.intervalMs
-        : Number.POSITIVE_INFINITY;
-      const wait = Math.max(0, Math.min(nextFull, burstAt) - Date.now());
-      // Node's abortable sleep removes its abort listener when it resolves: a listener per
-      // cycle would pile up on the signal over days.
-      await sleep(wait, undefined, { signal }).catch(() => undefined);
+    } finally {
+      unsubscribe();
     }
     await this.saveSeasonal().catch((err) =>
       this.d.log("seasonal model not saved", { level: "warn", error: (err as Error).message }),
     );
   }
+
+  #nowMs(): number {
+    return (this.d.now ?? (() => new Date()))().getTime();
+  }
+}
+
+/** The burst annotations as one comparable string (pods by uid, sorted; then the node's). */
+function annotationsText(ann: { pods: Map<string, string>; node?: string }): string {
+  return JSON.stringify([[...ann.pods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)), ann.node ?? null]);
 }
 
 /** The baseline as an observation's owner; none when it has no uid (not read from a server). */

@@ -197,6 +197,8 @@ export class ClusterWatcher {
   readonly #now: () => number;
   #dirty = true;
   #index: ClusterIndex | undefined;
+  /** Called after any pod or node event: the agent wakes early when a burst annotation changes. */
+  readonly #podOrNodeListeners = new Set<() => void>();
 
   readonly #remote: RemotePods | undefined;
 
@@ -217,6 +219,11 @@ export class ClusterWatcher {
         this.#tombstones.set(uid, { pod: pod as V1Pod, until: this.#now() + POD_TOMBSTONE_MS });
       else if (uid) this.#tombstones.delete(uid); // re-added (a relist after an outage)
       dirty();
+      this.#notify();
+    };
+    const nodeChanged = () => {
+      dirty();
+      this.#notify();
     };
     // With a node name, watch only this node's pods (as Inspektor Gadget does) and look up
     // peers on other nodes by IP when a socket needs them; without one, watch every pod.
@@ -234,10 +241,27 @@ export class ClusterWatcher {
       );
     this.#watched = [
       ...Object.values(CLUSTER_KINDS).map((kind) =>
-        kind === CLUSTER_KINDS.pods ? watch(kind as Kind, nodeSelector, podChanged) : watch(kind as Kind),
+        kind === CLUSTER_KINDS.pods
+          ? watch(kind as Kind, nodeSelector, podChanged)
+          : kind === CLUSTER_KINDS.nodes
+            ? watch(kind as Kind, undefined, nodeChanged)
+            : watch(kind as Kind),
       ),
       watch(customKind(BASELINES)),
     ];
+  }
+
+  #notify(): void {
+    for (const listener of this.#podOrNodeListeners) listener();
+  }
+
+  /**
+   * Be told of every pod and node event (after the cache holds it). Returns the unsubscribe.
+   * The listener runs on the informer's stack: keep it cheap and let it throw nothing.
+   */
+  onPodOrNodeChange(listener: () => void): () => void {
+    this.#podOrNodeListeners.add(listener);
+    return () => this.#podOrNodeListeners.delete(listener);
   }
 
   #items<T>(name: string): T[] {

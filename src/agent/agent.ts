@@ -6,7 +6,7 @@
 import { findingKey } from "../core/baseline/evaluate.js";
 import { findingRecord } from "../core/baseline/finding-record.js";
 import { evaluateNode, type NodeEvaluation, selectsPod } from "../core/baseline/node.js";
-import { buildObservation, type ObservationSpec } from "../core/baseline/observation.js";
+import { buildObservation } from "../core/baseline/observation.js";
 import { applyExceptions } from "../core/baseline/patterns.js";
 import type { Finding } from "../core/baseline/types.js";
 import { type ClusterPod, workloadOf } from "../core/cluster-index.js";

@@ -1,6 +1,7 @@
 /** `socklens validate`, `socklens check` and `socklens learn`: baselines on a single host. */
 import { hostname } from "node:os";
 import { Document } from "yaml";
+import { SEASONAL_ANNOTATION } from "../agent/seasonal-codec.js";
 import { DNS_LABEL, DNS_SUBDOMAIN, parseDuration } from "../api/v1alpha1/common.js";
 import {
   formatProblem,
@@ -15,6 +16,7 @@ import { type FindingContext, findingRecord, suppressedRecord } from "../core/ba
 import { Learner } from "../core/baseline/learn.js";
 import { DEFAULT_EPHEMERAL_RANGE } from "../core/baseline/limits.js";
 import { maskLearned } from "../core/baseline/mask-learned.js";
+import { applyExceptions } from "../core/baseline/patterns.js";
 import { offlineResolver } from "../core/baseline/resolver.js";
 import type { EvaluationResult, PodInfo } from "../core/baseline/types.js";
 import { type ClusterIndex, workloadOf } from "../core/cluster-index.js";
@@ -36,6 +38,7 @@ import { readInputFile, yamlByteLimit } from "./input.js";
 import { type CliIO, writeYamlDocument } from "./io.js";
 import { parseMasks, parseOutput, toYaml } from "./options.js";
 import { parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
+import type { SeasonalJudge } from "./seasonal-judge.js";
 
 export const BASELINE_HELP = `Usage: socklens validate FILE…
        socklens check --baseline FILE [scope] [-o table|json|yaml|ndjson] [--show-suppressed] [--mask CIDR]
@@ -55,7 +58,8 @@ learn     observes the scope every --interval for --duration and writes a Networ
           shows what it has seen so far; Ctrl-C (or SIGTERM) writes what was learned until
           then, says so, and exits 130 (143). --seasonal also learns the weekly model of its
           counts (docs/detectors.md) into the annotation socklens.io/seasonal-model; it
-          judges only after 7 days (--duration 8d).
+          judges only after 7 days (--duration 8d). check and watch with that file judge
+          the same scope's counts by it (SeasonalAnomaly).
 
 ${SCOPE_HELP}      --pod NS/NAME      sockets of this pod (needs cluster knowledge)
 
@@ -85,6 +89,20 @@ export const LEARN_OPTIONS = {
   mask: { type: "string", multiple: true },
   debug: { type: "boolean" },
 } as const;
+
+/**
+ * The seasonal models in the baselines' `socklens.io/seasonal-model` annotations (written by
+ * `learn --seasonal`), for check and watch to judge counts by. The model code loads only when
+ * some baseline has one.
+ */
+export async function seasonalJudgesOf(
+  baselines: readonly ValidatedBaseline[],
+  now: number,
+): Promise<{ judges: SeasonalJudge[]; problems: ValidationProblem[] }> {
+  if (!baselines.some((b) => b.baseline.metadata.annotations?.[SEASONAL_ANNOTATION] !== undefined))
+    return { judges: [], problems: [] };
+  return (await import("./seasonal-judge.js")).loadSeasonalJudges(baselines, now);
+}
 
 export function readBaselineFiles(
   files: string[],
@@ -121,6 +139,8 @@ export async function validateCommand(args: string[], io: CliIO): Promise<number
   const { positionals } = parseFlags(args, {}, true);
   if (positionals.length === 0) throw new UsageError("validate needs at least one file");
   const { baselines, problems } = readBaselineFiles(positionals, io.env);
+  // A model that would make check or watch exit 2 fails validation too.
+  problems.push(...(await seasonalJudgesOf(baselines, Date.now())).problems);
   reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   for (const b of baselines)
@@ -194,6 +214,8 @@ export async function checkCommand(
   const masks = parseMasks(values.mask, io.env);
   const paths = procPathsFromEnv(io.env);
   const { baselines, problems } = readBaselineFiles(values.baseline, io.env);
+  const { judges, problems: modelProblems } = await seasonalJudgesOf(baselines, now().getTime());
+  problems.push(...modelProblems);
   reportProblems(problems, io);
   if (problems.length) return EXIT_USAGE;
   if (baselines.length === 0)
@@ -213,9 +235,25 @@ export async function checkCommand(
     ...(target ? { pod: target.info } : {}),
     ...(ephemeralPorts ? { ephemeralPorts } : {}),
   };
+  const at = now();
+  // One look judges the state counts only: new connections a minute need two scans.
+  const seasonal = judges.length
+    ? new (await import("./seasonal-judge.js")).SeasonalJudgement(judges, description, false).observe(
+        at.getTime(),
+        sockets,
+        (a) => resolver.isHost(a) || (resolver.isCluster?.(a) ?? false),
+      )
+    : [];
   const results = baselines.map((v) => {
     const compiled = compileBaseline(v.baseline);
-    return { id: compiled.id, file: v.file, ...evaluate(compiled, observation, resolver, now()) };
+    const r = evaluate(compiled, observation, resolver, at);
+    const judged = seasonal.find((s) => s.baseline === compiled.id)?.findings ?? [];
+    if (judged.length) {
+      const x = applyExceptions(compiled.exceptions, judged, at);
+      r.findings.push(...x.findings);
+      r.suppressed.push(...x.suppressed);
+    }
+    return { id: compiled.id, file: v.file, ...r };
   });
   const masked = results.map((r) => maskResult(r, masks));
   const total = masked.reduce((n, r) => n + r.findings.length, 0);
@@ -444,7 +482,7 @@ async function seasonalLearner(workload: string) {
   const { Tracker } = await import("../core/memory/tracker.js");
   const { SeasonalModels } = await import("../core/memory/seasonal-models.js");
   const { seriesValues } = await import("../core/memory/seasonal-finding.js");
-  const { encodeModels, SEASONAL_ANNOTATION } = await import("../agent/seasonal-codec.js");
+  const { encodeModels } = await import("../agent/seasonal-codec.js");
   const tracker = new Tracker();
   const models = new SeasonalModels();
   const SCOPE = "learn";

@@ -22,7 +22,7 @@ import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { listProcesses, ProcessCache } from "../procfs/processes.js";
 import { UserNames } from "../procfs/users.js";
-import { readBaselineFiles, reportProblems } from "./baseline.js";
+import { readBaselineFiles, reportProblems, seasonalJudgesOf } from "./baseline.js";
 import { localAddresses } from "./cluster-flags.js";
 import { reportDiagnostics } from "./diagnostics.js";
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
@@ -30,14 +30,16 @@ import { parseFlags } from "./flags.js";
 import type { CliIO } from "./io.js";
 import { parseMasks, parseOutput } from "./options.js";
 import { netnsScopeName, parseScope, SCOPE_HELP, SCOPE_OPTIONS } from "./scope.js";
+import type { SeasonalJudge } from "./seasonal-judge.js";
 
 export const WATCH_HELP = `Usage: socklens watch [--baseline FILE] [scope] [--interval 1s] [--duration D] [-o table|ndjson] [--show-suppressed] [--mask CIDR]
 
 Scans every --interval and remembers: prints each finding once when it starts and, in
 ndjson, when it ends (with how long it lasted). Runs the baseline checks when --baseline is
 given, and always the detectors: Beaconing, ConnectionGrowth, CloseWaitLeak,
-FailedHandshakes, EphemeralPortPressure, NetworkDiscoveryTool (docs/detectors.md).
-Findings a baseline's spec.exceptions acknowledge (socklens ack) are counted in the summary;
+FailedHandshakes, EphemeralPortPressure, NetworkDiscoveryTool (docs/detectors.md). A
+baseline written by learn --seasonal also judges the scope's counts by its weekly model
+(SeasonalAnomaly). Findings a baseline's spec.exceptions acknowledge (socklens ack) are counted in the summary;
 --show-suppressed prints them too. Without --duration it runs until Ctrl-C. Exit 0 when
 nothing was found, 1 otherwise.
 
@@ -92,13 +94,22 @@ export async function watchCommand(
   const masks = parseMasks(values.mask, io.env);
   const paths = procPathsFromEnv(io.env);
   let baselines: ReturnType<typeof compileBaseline>[] = [];
+  let judges: SeasonalJudge[] = [];
   if (values.baseline?.length) {
     const { baselines: parsed, problems } = readBaselineFiles(values.baseline, io.env);
+    const seasonal = await seasonalJudgesOf(parsed, clock.now());
+    problems.push(...seasonal.problems);
     reportProblems(problems, io);
     if (problems.length) return EXIT_USAGE;
     baselines = parsed.map((b) => compileBaseline(b.baseline));
+    judges = seasonal.judges;
   }
   const scope = parseScope(values, paths);
+  // Counts judged by the weekly model `learn --seasonal` wrote (src/cli/seasonal-judge.ts):
+  // the scope as one series, as it was learned; adapted in memory as the watch goes on.
+  const seasonal = judges.length
+    ? new (await import("./seasonal-judge.js")).SeasonalJudgement(judges, scope.description, true)
+    : undefined;
   const resolver = offlineResolver(localAddresses());
   const own = ownEphemeralRange(paths);
   const tracker = new Tracker();
@@ -211,6 +222,12 @@ export async function watchCommand(
           found.push(...r.findings);
           acked.push(...r.suppressed);
         }
+      }
+      for (const { baseline, findings } of seasonal?.observe(now, sockets, (a) => resolver.isHost(a)) ?? []) {
+        const b = baselines.find((x) => x.id === baseline);
+        const r = applyExceptions(b?.exceptions ?? [], findings, new Date(now));
+        found.push(...r.findings);
+        acked.push(...r.suppressed);
       }
       const seenAcked = new Set<string>();
       for (const x of acked) {

@@ -206,8 +206,11 @@ async function waitConverged(
 ): Promise<number> {
   const t0 = performance.now();
   for (;;) {
-    if (op.child.exitCode !== null)
-      throw new Error(`the operator exited (code ${op.child.exitCode}); see its log`);
+    // A crash (V8's out-of-memory abort) is a signal, not an exit code.
+    if (op.child.exitCode !== null || op.child.signalCode !== null)
+      throw new Error(
+        `the operator exited (${op.child.signalCode ?? `code ${op.child.exitCode}`}); see its log`,
+      );
     const all = (await retried("list baselines", () => listBaselines(kc))).filter((b) =>
       b.metadata?.namespace?.startsWith(`${prefix}-`),
     );

@@ -36,13 +36,22 @@ export function makeApis(kc: KubeConfig): Apis {
 
 type ListOf<T> = Promise<KubernetesListObject<T & KubernetesObject>>;
 
+/** One page of a list (the API server's `limit` and `continue`): see resilientInformer. */
+export interface ListPage {
+  limit: number;
+  _continue?: string;
+}
+
 export interface Kind<T = KubernetesObject> {
   /** The plural, as in RBAC rules and `kubectl get`. */
   name: string;
   /** The watch path (cluster-wide). */
   path: string;
-  /** List cluster-wide; `fieldSelector` only where the kind supports the one we use. */
-  list(apis: Apis, fieldSelector?: string): ListOf<T>;
+  /**
+   * List cluster-wide; `fieldSelector` only where the kind supports the one we use; `page`
+   * for one page of a paginated list.
+   */
+  list(apis: Apis, fieldSelector?: string, page?: ListPage): ListOf<T>;
 }
 
 type ClusterKinds = { [K in keyof ClusterObjects]: Kind<ClusterObjects[K][number]> };
@@ -52,22 +61,35 @@ export const CLUSTER_KINDS: ClusterKinds = {
   pods: {
     name: "pods",
     path: "/api/v1/pods",
-    list: (a, fieldSelector) => a.core.listPodForAllNamespaces(fieldSelector ? { fieldSelector } : {}),
+    list: (a, fieldSelector, page) =>
+      a.core.listPodForAllNamespaces({ ...(fieldSelector ? { fieldSelector } : {}), ...page }),
   },
-  services: { name: "services", path: "/api/v1/services", list: (a) => a.core.listServiceForAllNamespaces() },
-  namespaces: { name: "namespaces", path: "/api/v1/namespaces", list: (a) => a.core.listNamespace() },
+  services: {
+    name: "services",
+    path: "/api/v1/services",
+    list: (a, _f, page) => a.core.listServiceForAllNamespaces({ ...page }),
+  },
+  namespaces: {
+    name: "namespaces",
+    path: "/api/v1/namespaces",
+    list: (a, _f, page) => a.core.listNamespace({ ...page }),
+  },
   slices: {
     name: "endpointslices",
     path: "/apis/discovery.k8s.io/v1/endpointslices",
-    list: (a) => a.discovery.listEndpointSliceForAllNamespaces(),
+    list: (a, _f, page) => a.discovery.listEndpointSliceForAllNamespaces({ ...page }),
   },
-  nodes: { name: "nodes", path: "/api/v1/nodes", list: (a) => a.core.listNode() },
+  nodes: { name: "nodes", path: "/api/v1/nodes", list: (a, _f, page) => a.core.listNode({ ...page }) },
   replicaSets: {
     name: "replicasets",
     path: "/apis/apps/v1/replicasets",
-    list: (a) => a.apps.listReplicaSetForAllNamespaces(),
+    list: (a, _f, page) => a.apps.listReplicaSetForAllNamespaces({ ...page }),
   },
-  jobs: { name: "jobs", path: "/apis/batch/v1/jobs", list: (a) => a.batch.listJobForAllNamespaces() },
+  jobs: {
+    name: "jobs",
+    path: "/apis/batch/v1/jobs",
+    list: (a, _f, page) => a.batch.listJobForAllNamespaces({ ...page }),
+  },
 };
 
 /** One of our own custom resources (networkbaselines, networkobservations). */
@@ -75,11 +97,12 @@ export function customKind(plural: string): Kind {
   return {
     name: plural,
     path: `/apis/${GROUP}/${VERSION}/${plural}`,
-    list: (a) =>
+    list: (a, _f, page) =>
       a.custom.listClusterCustomObject({
         group: GROUP,
         version: VERSION,
         plural,
+        ...page,
       }) as ListOf<KubernetesObject>,
   };
 }

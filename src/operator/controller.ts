@@ -82,7 +82,17 @@ export class BaselineController {
       kind: Kind,
       slim: (obj: KubernetesObject) => KubernetesObject,
       onChange: (obj?: KubernetesObject) => void,
-    ) => resilientInformer(kc, kind.name, kind.path, () => kind.list(apis), onChange, w, undefined, slim);
+    ) =>
+      resilientInformer(
+        kc,
+        kind.name,
+        kind.path,
+        (page) => kind.list(apis, undefined, page),
+        onChange,
+        w,
+        undefined,
+        slim,
+      );
     this.#baselines = watch(customKind(BASELINES), slimBaseline, (b) =>
       b ? this.queue.add(keyOf(b)) : enqueueAll(),
     );

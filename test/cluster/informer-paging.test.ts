@@ -1,0 +1,73 @@
+/**
+ * A slimmed informer lists a page at a time (src/kube/watcher.ts pagedList): at 500 nodes the
+ * operator's first list of 10,000 pods, deserialized whole, ran its 128 MiB heap out of
+ * memory before the transform could slim it (bench/README.md, cluster scale). On the real API
+ * server, with pages of 2: every pod arrives, slimmed, through several pages of one list.
+ */
+import { CoreV1Api, type KubernetesObject } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLUSTER_KINDS, type ListPage, makeApis } from "../../src/kube/kinds.js";
+import { resilientInformer, type Watched, watchDefaults } from "../../src/kube/watcher.js";
+import { slimPod } from "../../src/operator/slim.js";
+import { adminKubeConfig, createNamespace } from "./env.js";
+import { waitFor } from "./process.js";
+
+describe("informer lists in pages", () => {
+  const kc = adminKubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  let ns: string;
+  let informer: Watched | undefined;
+
+  beforeAll(async () => {
+    ns = await createNamespace(kc, "paging");
+    for (let i = 0; i < 7; i++)
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: `p${i}`, labels: { app: "paged" } },
+          spec: { nodeName: "sl-paging", containers: [{ name: "app", image: "example.invalid/app" }] },
+        },
+      });
+  });
+
+  afterAll(async () => {
+    await informer?.stop();
+    await core.deleteCollectionNamespacedPod({ namespace: ns, gracePeriodSeconds: 0 });
+    await core.deleteNamespace({ name: ns });
+  });
+
+  it("asks for pages of two, follows continue to the end, and caches every pod slimmed", async () => {
+    const apis = makeApis(kc);
+    const pages: ListPage[] = [];
+    const kind = CLUSTER_KINDS.pods;
+    informer = resilientInformer<KubernetesObject>(
+      kc,
+      kind.name,
+      kind.path,
+      (page) => {
+        if (page) pages.push(page);
+        // This test's namespace only, through the same call the operator makes.
+        return kind.list(apis, `metadata.namespace=${ns}`, page);
+      },
+      () => undefined,
+      watchDefaults({ pageSize: 2 }),
+      `metadata.namespace=${ns}`,
+      slimPod,
+    );
+    await waitFor("the informer's first list", async () => informer?.synced === true, { timeoutMs: 30_000 });
+    const cached = informer.list(ns);
+    expect(cached.map((p) => p.metadata?.name).sort()).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p6"]);
+    // Slimmed: labels kept, spec dropped.
+    for (const p of cached) {
+      expect(p.metadata?.labels).toEqual({ app: "paged" });
+      expect((p as { spec?: unknown }).spec).toBeUndefined();
+    }
+    // 7 pods in pages of at most 2: at least four pages (the API server may return fewer than
+    // `limit` when a field selector filters inside a page), the first without a continue
+    // token, the rest with one.
+    expect(pages.length).toBeGreaterThanOrEqual(4);
+    expect(pages.every((p) => p.limit === 2)).toBe(true);
+    expect(pages[0]?._continue).toBeUndefined();
+    expect(pages.slice(1).every((p) => typeof p._continue === "string" && p._continue.length > 0)).toBe(true);
+  });
+});

@@ -125,7 +125,10 @@ async function pagedList<T extends KubernetesObject>(
   let page = await list({ limit });
   for (;;) {
     for (const item of page.items) items.push(transform(item));
-    const next = page.metadata?._continue;
+    // client-node's typed lists name it `_continue`; custom objects come back as raw JSON,
+    // where it is `continue`.
+    const meta = page.metadata as { _continue?: string; continue?: string } | undefined;
+    const next = meta?._continue ?? meta?.continue;
     if (!next) break;
     page = await list({ limit, _continue: next });
   }

@@ -6,10 +6,13 @@
  */
 import { CoreV1Api, type KubernetesObject } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLUSTER_KINDS, type ListPage, makeApis } from "../../src/kube/kinds.js";
+import { PLURAL as BASELINES } from "../../src/api/v1alpha1/networkbaseline.js";
+import { CLUSTER_KINDS, customKind, type ListPage, makeApis } from "../../src/kube/kinds.js";
 import { resilientInformer, type Watched, watchDefaults } from "../../src/kube/watcher.js";
-import { slimPod } from "../../src/operator/slim.js";
+import { slimBaseline, slimPod } from "../../src/operator/slim.js";
+import { REPO } from "../host/sandbox.js";
 import { adminKubeConfig, createNamespace } from "./env.js";
+import { applyCrds, createBaseline, repoCrds } from "./kube.js";
 import { waitFor } from "./process.js";
 
 describe("informer lists in pages", () => {
@@ -17,9 +20,12 @@ describe("informer lists in pages", () => {
   const core = kc.makeApiClient(CoreV1Api);
   let ns: string;
   let informer: Watched | undefined;
+  let custom: Watched | undefined;
 
   beforeAll(async () => {
+    await applyCrds(kc, await repoCrds(REPO));
     ns = await createNamespace(kc, "paging");
+    for (let i = 0; i < 5; i++) await createBaseline(kc, ns, `b${i}`, { podSelector: {}, listeners: [] });
     for (let i = 0; i < 7; i++)
       await core.createNamespacedPod({
         namespace: ns,
@@ -32,6 +38,7 @@ describe("informer lists in pages", () => {
 
   afterAll(async () => {
     await informer?.stop();
+    await custom?.stop();
     await core.deleteCollectionNamespacedPod({ namespace: ns, gracePeriodSeconds: 0 });
     await core.deleteNamespace({ name: ns });
   });
@@ -69,5 +76,39 @@ describe("informer lists in pages", () => {
     expect(pages.every((p) => p.limit === 2)).toBe(true);
     expect(pages[0]?._continue).toBeUndefined();
     expect(pages.slice(1).every((p) => typeof p._continue === "string" && p._continue.length > 0)).toBe(true);
+  });
+
+  it("follows a custom resource's continue too (raw JSON: metadata.continue, not _continue)", async () => {
+    // The operator's baselines and observations are custom objects; their lists are not
+    // typed, so the token sits where the API server put it. Every baseline of the cluster
+    // (other files' too) must arrive, not just the first page's.
+    const apis = makeApis(kc);
+    const kind = customKind(BASELINES);
+    const all = (await kind.list(apis)).items.length;
+    const pages: ListPage[] = [];
+    custom = resilientInformer<KubernetesObject>(
+      kc,
+      kind.name,
+      kind.path,
+      (page) => {
+        if (page) pages.push(page);
+        return kind.list(apis, undefined, page);
+      },
+      () => undefined,
+      watchDefaults({ pageSize: 2 }),
+      undefined,
+      slimBaseline,
+    );
+    await waitFor("the custom informer's first list", async () => custom?.synced === true, {
+      timeoutMs: 30_000,
+    });
+    expect(
+      custom
+        .list(ns)
+        .map((b) => b.metadata?.name)
+        .sort(),
+    ).toEqual(["b0", "b1", "b2", "b3", "b4"]);
+    expect(custom.list().length).toBeGreaterThanOrEqual(all);
+    expect(pages.length).toBeGreaterThanOrEqual(Math.ceil(all / 2));
   });
 });

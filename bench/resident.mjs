@@ -86,6 +86,7 @@ process.stdout.write(
     tableCache: tableCache ? tableCache.refreshEvery : null,
     fdTablesWalked: walks,
     socketTablesRead: tables.map((t) => t.read),
+    socketTablesForced: tables.map((t) => t.forced),
     socketTablesReused: tables.map((t) => t.reused),
     timesMs: times.map((t) => Math.round(t)),
     cpuMs: cpu.map((t) => Math.round(t)),

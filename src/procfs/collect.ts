@@ -171,7 +171,6 @@ interface CachePlan {
   netns: number;
   pids: readonly number[];
   fdChanged: boolean;
-  stats: TableReadStats;
 }
 
 interface NamespaceRead extends Omit<NamespaceTables, "netns"> {
@@ -396,7 +395,7 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
       counterReads.map(async ({ netns, pids, counters }) => {
         const c = await counters;
         const fdChanged = walk.changedNetns.has(netns);
-        const plan = { cache: tableCache as TableCache, netns, pids, fdChanged, stats: tableStats };
+        const plan = { cache: tableCache as TableCache, netns, pids, fdChanged };
         return {
           netns,
           ...(await readNamespaceTables(root, pids, tables, diag, skipEmpty, c, tableStats, plan)),

@@ -1,8 +1,10 @@
 /**
  * The benchmark's load: N network namespaces, each with a Go load generator holding C
  * established connections plus listeners, CLOSE_WAIT, TIME_WAIT and UDP sockets.
- * Run directly to hold a load for profiling: `tsx bench/load.ts 50x400` (Ctrl-C tears down;
- * `tsx bench/load.ts clean` removes what an interrupted run left).
+ * Run directly to hold a load for profiling: `tsx bench/load.ts 50x400 [--churn K]` (Ctrl-C
+ * tears down; `tsx bench/load.ts clean` removes what an interrupted run left). `--churn K`: in
+ * the first K namespaces a connection opens and closes every second (a TIME_WAIT each), so
+ * their counters move between scans as a busy pod's do.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -29,6 +31,7 @@ export async function startLoad(
   n: number,
   c: number,
   loadgen: string,
+  churn = 0,
 ): Promise<{ names: string[]; stop: () => Promise<void> }> {
   const names: string[] = [];
   const children: ReturnType<typeof spawn>[] = [];
@@ -62,9 +65,10 @@ export async function startLoad(
     };
     for (let i = 0; i < n; i += 20) {
       await Promise.all(
-        names.slice(i, i + 20).map(async (name) => {
-          if (!split) return start(name, ["-c", String(c)]);
-          await start(name, ["-c", "0"]);
+        names.slice(i, i + 20).map(async (name, j) => {
+          const churning = i + j < churn ? ["-churn", "1s"] : [];
+          if (!split) return start(name, ["-c", String(c), ...churning]);
+          await start(name, ["-c", "0", ...churning]);
           await start(name, ["-serve=false", "-c", String(c), "-close-wait", "0", "-time-wait", "0"]);
         }),
       );
@@ -89,8 +93,10 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && pro
   cleanLeftovers();
 } else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const [n, c] = (process.argv[2] ?? "50x400").split("x").map(Number) as [number, number];
-  const load = await startLoad(n, c, buildLoadgen());
-  console.error(`holding ${n} namespaces × ${c} connections; Ctrl-C to stop`);
+  const at = process.argv.indexOf("--churn");
+  const churn = at > 0 ? Number(process.argv[at + 1]) : 0;
+  const load = await startLoad(n, c, buildLoadgen(), churn);
+  console.error(`holding ${n} namespaces × ${c} connections (${churn} churning); Ctrl-C to stop`);
   const stop = () => void load.stop().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -1,6 +1,7 @@
 // The agent's loop, measured: one long-lived process running the built collector (dist/)
 // N times, as the agent does. Prints one JSON line: per-scan wall times, CPU time, RSS after
 // each scan, and peak RSS (VmHWM). Usage: node bench/resident.mjs [scans=10] [--tracker]
+// [--no-cache | --no-table-cache | --table-every K]
 // --tracker also feeds the memory (src/core/memory) one scope per network namespace, with its
 // processes, and runs every detector, as the agent does each cycle.
 import { readFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { collectSockets } from "../dist/procfs/collect.js";
 import { FdCache } from "../dist/procfs/fd-cache.js";
 import { procPathsFromEnv } from "../dist/procfs/paths.js";
 import { listProcesses, ProcessCache } from "../dist/procfs/processes.js";
+import { TableCache } from "../dist/procfs/table-cache.js";
 import { UserNames } from "../dist/procfs/users.js";
 
 const scans = Number(process.argv[2] ?? 10);
@@ -18,6 +20,14 @@ const withTracker = process.argv.includes("--tracker");
 const cached = !process.argv.includes("--no-cache");
 const fdCache = cached ? new FdCache() : undefined;
 const processCache = cached ? new ProcessCache() : undefined;
+// --no-table-cache: keep the fd and process caches but read every namespace's tables every
+// scan; --table-every K: force a re-read at least every K scans (the agent's default 4).
+const at = process.argv.indexOf("--table-every");
+const tableCache =
+  cached && !process.argv.includes("--no-table-cache")
+    ? new TableCache(at > 0 ? Number(process.argv[at + 1]) : undefined)
+    : undefined;
+const tables = [];
 const walks = [];
 const tracker = new Tracker();
 const cpu = [];
@@ -30,8 +40,14 @@ for (let i = 0; i < scans; i++) {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const paths = procPathsFromEnv(process.env);
-  const r = await collectSockets({ users, paths, ...(fdCache ? { fdCache } : {}) });
+  const r = await collectSockets({
+    users,
+    paths,
+    ...(fdCache ? { fdCache } : {}),
+    ...(tableCache ? { tableCache } : {}),
+  });
   walks.push(r.fdWalk.walked);
+  tables.push(r.tables);
   if (withTracker) {
     const byNetns = new Map();
     for (const s of r.sockets) {
@@ -67,7 +83,11 @@ process.stdout.write(
     sockets,
     tracker: withTracker,
     cached,
+    tableCache: tableCache ? tableCache.refreshEvery : null,
     fdTablesWalked: walks,
+    socketTablesRead: tables.map((t) => t.read),
+    socketTablesForced: tables.map((t) => t.forced),
+    socketTablesReused: tables.map((t) => t.reused),
     timesMs: times.map((t) => Math.round(t)),
     cpuMs: cpu.map((t) => Math.round(t)),
     systemCpuMs: sys.map((t) => Math.round(t)),

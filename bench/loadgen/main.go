@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -22,6 +23,7 @@ func main() {
 	closeWait := flag.Int("close-wait", 10, "connections left in CLOSE_WAIT on the server side")
 	timeWait := flag.Int("time-wait", 10, "connections left in TIME_WAIT on the client side")
 	serve := flag.Bool("serve", true, "run the listeners (false: only connect, to a server started separately)")
+	churn := flag.Duration("churn", 0, "open and close one connection to the echo listener this often (0: never), so the namespace's counters move between scans")
 	flag.Parse()
 
 	var keep []any     // owned by main
@@ -51,6 +53,16 @@ func main() {
 		u2, err := net.Dial("udp", "127.0.0.1:5353")
 		must(err)
 		keep = append(keep, u1, u2)
+	}
+
+	if *churn > 0 {
+		go func() {
+			for range time.Tick(*churn) {
+				if c, err := net.Dial("tcp", "127.0.0.1:7001"); err == nil {
+					_ = c.Close()
+				}
+			}
+		}()
 	}
 
 	fmt.Println("ready")

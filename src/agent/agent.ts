@@ -25,6 +25,7 @@ import { FdCache } from "../procfs/fd-cache.js";
 import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import type { ProcPaths } from "../procfs/paths.js";
 import { listProcesses, ProcessCache } from "../procfs/processes.js";
+import { TableCache } from "../procfs/table-cache.js";
 import { UserNames } from "../procfs/users.js";
 import type { PodSocketCounts, Telemetry } from "../telemetry/otel.js";
 import { BaselineCache } from "./baselines.js";
@@ -84,6 +85,12 @@ export class Agent {
   /** What the last scans learned from /proc that a scan need not re-read (src/procfs/fd-cache.ts). */
   readonly #fdCache = new FdCache();
   readonly #processCache = new ProcessCache();
+  /**
+   * Each namespace's socket tables, re-read when its counters move and at least every 4th full
+   * scan (a minute at 15 s): state-only changes such as a new CLOSE_WAIT are up to that late
+   * (docs/agent.md, "What a scan re-reads"; ADR 0030).
+   */
+  readonly #tableCache = new TableCache();
   /** Active finding keys per pod uid: a burst scan replaces only its own pods'. */
   #active = new Map<string, Set<string>>();
   /** Each pod's network namespace, from the last full scan: what a burst scan reads. */
@@ -155,7 +162,7 @@ export class Agent {
     const scan = await collectSockets({
       paths: this.d.paths,
       users: this.#users,
-      ...(burstNetns ? { netns: burstNetns } : { fdCache: this.#fdCache }),
+      ...(burstNetns ? { netns: burstNetns } : { fdCache: this.#fdCache, tableCache: this.#tableCache }),
     });
     await this.d.watcher.resolvePeers(
       scan.sockets.filter((s) => s.protocol !== "unix" && s.remotePort !== 0).map((s) => s.remoteAddress),

@@ -21,6 +21,7 @@ import { fileLimitsOfBusyProcesses } from "../procfs/limits.js";
 import { ownEphemeralRange } from "../procfs/netns.js";
 import { procPathsFromEnv } from "../procfs/paths.js";
 import { listProcesses, ProcessCache } from "../procfs/processes.js";
+import { TableCache } from "../procfs/table-cache.js";
 import { UserNames } from "../procfs/users.js";
 import { readBaselineFiles, reportProblems, seasonalJudgesOf } from "./baseline.js";
 import { localAddresses } from "./cluster-flags.js";
@@ -151,12 +152,16 @@ export async function watchCommand(
   // What one scan learned from /proc that the next need not re-read (src/procfs/fd-cache.ts).
   const fdCache = new FdCache();
   const processCache = new ProcessCache();
+  const tableCache = new TableCache(Math.max(1, Math.floor(10_000 / interval)));
   try {
     for (let scans = 0; !stop.signal.aborted; scans++) {
       const now = clock.now();
       const scan = await collectSockets({
         paths,
         fdCache,
+        // Tables of namespaces whose counters did not move are reused for up to 10 s of scans
+        // (ADR 0030): watch is interactive, so it re-reads sooner than the agent's minute.
+        tableCache,
         ...(scope.filter.netns ? { netns: scope.filter.netns } : {}),
       });
       if (scans === 0) reportDiagnostics(scan.diagnostics, io, values.debug ?? false);

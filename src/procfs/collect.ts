@@ -11,6 +11,7 @@
 import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseCgroupFile } from "../core/cgroup.js";
+import { type ProtocolCounters, parseCounterPairs } from "../core/netinfo.js";
 import {
   type InetTable,
   type KernelSocket,
@@ -19,7 +20,7 @@ import {
   parseUnixTable,
 } from "../core/procnet.js";
 import type { ProcessRef, Protocol, Socket } from "../core/socket.js";
-import { parseSockstat, type SockstatCounters, tableMayHaveSockets } from "../core/sockstat.js";
+import { parseSockstat, type SockstatCounters, tableGate, tableMayHaveSockets } from "../core/sockstat.js";
 import type { UnixCandidate } from "../core/unixtable.js";
 import {
   emptyDiagnostics,
@@ -31,6 +32,7 @@ import {
 import { type FdCache, type Holders, type WalkStats, walkFds } from "./fd-cache.js";
 import type { ProcPaths } from "./paths.js";
 import { processName, readProcFile, readProcFileSync } from "./read.js";
+import type { TableCache, TableName } from "./table-cache.js";
 import { type NamespaceTables, settleUnixNames } from "./unixcheck.js";
 import { UserNames } from "./users.js";
 
@@ -40,6 +42,8 @@ export interface NamespaceInfo {
   /** The pid whose /proc/<pid>/net/* was read for this namespace. */
   pid?: number;
   processes: number;
+  /** With a table cache: how many of its tables this scan took from the cache. */
+  tablesReused?: number;
 }
 
 export interface ScanResult {
@@ -50,6 +54,19 @@ export interface ScanResult {
   processes: ProcessEntry[];
   /** How much of the fd walk this scan did (all of it without an fdCache). */
   fdWalk: WalkStats;
+  /** How many socket tables this scan read, took from the table cache, or skipped as empty. */
+  tables: TableReadStats;
+}
+
+export interface TableReadStats {
+  /** Table files read (one per namespace and table). */
+  read: number;
+  /** Of those, read only because the table cache's forced re-read was due. */
+  forced: number;
+  /** Tables taken from the last scan that read them (tableCache: nothing said they changed). */
+  reused: number;
+  /** Tables not read because the namespace's sockstat counters say they are empty. */
+  empty: number;
 }
 
 export interface CollectOptions {
@@ -68,6 +85,12 @@ export interface CollectOptions {
   skipEmptyTables?: boolean;
   /** A long-lived scanner's memory of who holds which socket (src/procfs/fd-cache.ts). */
   fdCache?: FdCache;
+  /**
+   * A long-lived scanner's last socket tables, reused for namespaces whose counters did not
+   * change (src/procfs/table-cache.ts). Their sockets' states, queues and timers are then up
+   * to the cache's `refreshEvery` scans old. One-shot commands pass none and read every table.
+   */
+  tableCache?: TableCache;
 }
 
 const TABLES: Record<Protocol, (InetTable | "unix")[]> = {
@@ -112,18 +135,49 @@ async function readNetFile(
   return null;
 }
 
-/** sockstat and sockstat6 merged; undefined when unreadable (then every table is read). */
-async function readSockstat(
+interface Counters {
+  /** sockstat and sockstat6 merged; undefined when unreadable (then every table is read). */
+  sockstat?: SockstatCounters;
+  /** net/snmp, read only for the table cache's gates. */
+  snmp?: ProtocolCounters;
+  /** The pid they were read through. */
+  pid?: number;
+}
+
+/** A namespace's counters: cheap to read (no hash table walk), unlike its tables. */
+async function readCounters(
   root: string,
   pids: number[],
   diag: ScanDiagnostics,
-): Promise<SockstatCounters | undefined> {
-  const [v4, v6] = await Promise.all([
+  snmp: boolean,
+): Promise<Counters> {
+  const [v4, v6, s] = await Promise.all([
     readNetFile(root, pids, "sockstat", diag),
     readNetFile(root, pids, "sockstat6", diag),
+    snmp ? readNetFile(root, pids, "snmp", diag) : null,
   ]);
-  if (!v4) return undefined;
-  return { ...parseSockstat(v4.text), ...(v6 ? parseSockstat(v6.text) : {}) };
+  const out: Counters = {};
+  if (v4) {
+    out.sockstat = { ...parseSockstat(v4.text), ...(v6 ? parseSockstat(v6.text) : {}) };
+    out.pid = v4.pid;
+  }
+  if (s) out.snmp = parseCounterPairs(s.text, s.file).records[0] as ProtocolCounters;
+  return out;
+}
+
+/** The table cache's view of one namespace for one scan. */
+interface CachePlan {
+  cache: TableCache;
+  netns: number;
+  pids: readonly number[];
+  fdChanged: boolean;
+}
+
+interface NamespaceRead extends Omit<NamespaceTables, "netns"> {
+  pid?: number;
+  reused: number;
+  /** What this scan read, per table, for the table cache to keep. */
+  fresh: Map<TableName, { pid: number; records: KernelSocket[]; gate: string | undefined }>;
 }
 
 async function readNamespaceTables(
@@ -132,26 +186,47 @@ async function readNamespaceTables(
   tables: (InetTable | "unix")[],
   diag: ScanDiagnostics,
   skipEmpty: boolean,
-): Promise<{ pid?: number; skipped: number } & Omit<NamespaceTables, "netns">> {
-  const counters = skipEmpty ? await readSockstat(root, pids, diag) : undefined;
-  const wanted = tables.filter((t) => t === "unix" || tableMayHaveSockets(t, counters));
+  counters: Counters,
+  stats: TableReadStats,
+  plan?: CachePlan,
+): Promise<NamespaceRead> {
+  const sockstat = skipEmpty ? counters.sockstat : undefined;
+  const wanted = tables.filter((t) => t === "unix" || tableMayHaveSockets(t, sockstat));
+  stats.empty += tables.length - wanted.length;
   const sockets: KernelSocket[] = [];
   const unixCandidates: UnixCandidate[] = [];
+  const fresh: NamespaceRead["fresh"] = new Map();
   let pid: number | undefined;
+  let reused = 0;
   // Parse each table as it arrives, while the others are still being read.
   await Promise.all(
     wanted.map(async (table) => {
+      let gate: string | undefined;
+      if (plan) {
+        gate = tableGate(table, counters.sockstat, counters.snmp);
+        const l = plan.cache.lookup(plan.netns, table, gate, plan.pids, plan.fdChanged);
+        if ("reuse" in l) {
+          stats.reused++;
+          reused++;
+          for (const s of l.reuse) sockets.push(s);
+          return;
+        }
+        if (l.read === "due") stats.forced++;
+      }
+      stats.read++;
       // unix byte for byte: a name's length in bytes is what tells a record from a name.
       const r = await readNetFile(root, pids, table, diag, table === "unix" ? "latin1" : "utf8");
       if (!r) return;
       pid ??= r.pid;
+      const records: KernelSocket[] = [];
+      if (plan) fresh.set(table, { pid: r.pid, records, gate });
       let parsed: ParseResult<KernelSocket>;
       if (table === "unix") {
         const u = parseUnixTable(r.text, r.file);
         for (const c of u.candidates) unixCandidates.push(c);
         parsed = u;
       } else parsed = parseInetTable(r.text, table, r.file);
-      if (table === "unix") for (const s of parsed.records) sockets.push(s);
+      if (table === "unix") for (const s of parsed.records) records.push(s);
       else {
         // The kernel walks its hash tables while sockets come and go: one read can list a
         // socket twice (seen: up to 8 of ~40 rows). Counts must not double it.
@@ -167,21 +242,24 @@ async function readNamespaceTables(
             if (seenUnheld.has(key)) continue;
             seenUnheld.add(key);
           }
-          sockets.push(s);
+          records.push(s);
         }
       }
+      for (const s of records) sockets.push(s);
       noteMalformed(diag, parsed.malformed);
     }),
   );
-  const skipped = tables.length - wanted.length;
+  pid ??= plan ? counters.pid : undefined;
   const more = {
     sockets,
     unixCandidates,
+    fresh,
+    reused,
     // Tables sockstat said were empty count as read: they list no inode.
     read: new Set<string>(tables),
     readFile: async (name: string) => (await readNetFile(root, pids, name, diag))?.text ?? null,
   };
-  return pid === undefined ? { skipped, ...more } : { pid, skipped, ...more };
+  return pid === undefined ? more : { pid, ...more };
 }
 
 /** Namespace names from /run/netns (ip netns): inode → name. */
@@ -260,13 +338,26 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
   // 1. Processes by namespace.
   const { procs, pidsByNetns } = enumerateProcesses(root, diag, options.netns);
 
-  // 2. Start every namespace's table reads now; they run on the thread pool while we walk fds.
-  const tableReads = [...pidsByNetns].map(([netns, pids]) =>
-    readNamespaceTables(root, pids, tables, diag, options.skipEmptyTables ?? true).then((r) => ({
-      netns,
-      ...r,
-    })),
-  );
+  // 2. Start every namespace's counter reads now; they run on the thread pool while we walk
+  //    fds. Without a table cache the table reads follow as soon as the counters are in.
+  const skipEmpty = options.skipEmptyTables ?? true;
+  const tableCache = options.tableCache;
+  const tableStats: TableReadStats = { read: 0, forced: 0, reused: 0, empty: 0 };
+  const counterReads = [...pidsByNetns].map(([netns, pids]) => ({
+    netns,
+    pids,
+    counters:
+      skipEmpty || tableCache
+        ? readCounters(root, pids, diag, tableCache !== undefined)
+        : Promise.resolve({}),
+  }));
+  const tableReads = tableCache
+    ? undefined
+    : counterReads.map(({ netns, pids, counters }) =>
+        counters
+          .then((c) => readNamespaceTables(root, pids, tables, diag, skipEmpty, c, tableStats))
+          .then((r) => ({ netns, ...r })),
+      );
 
   // 3. Socket inode → holding pids, from the fd tables (all of them, or with a cache only
   //    those that can have changed since the last scan).
@@ -287,14 +378,43 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
         } else if (prev[prev.length - 1] !== pid) prev.push(pid);
       }
     }
-    walk = { holders, walkedPids: new Set(), stats: { walked: procs.length, reused: 0, full: true } };
+    walk = {
+      holders,
+      walkedPids: new Set(),
+      stats: { walked: procs.length, reused: 0, full: true },
+      changedNetns: new Set(),
+    };
   }
   const holders = walk.holders;
 
-  const namespaceResults = await Promise.all(tableReads);
+  // With a table cache, which tables to read is decided now, knowing which namespaces' processes
+  // gained or lost a socket in the fd walk.
+  tableCache?.beginScan();
+  const namespaceResults = await Promise.all(
+    tableReads ??
+      counterReads.map(async ({ netns, pids, counters }) => {
+        const c = await counters;
+        const fdChanged = walk.changedNetns.has(netns);
+        const plan = { cache: tableCache as TableCache, netns, pids, fdChanged };
+        return {
+          netns,
+          ...(await readNamespaceTables(root, pids, tables, diag, skipEmpty, c, tableStats, plan)),
+        };
+      }),
+  );
   options.fdCache?.resolve(root, procs, namespaceResults, walk, diag, vanished);
   // Records a unix socket's name could have forged: judged by what the fd walk and the other tables saw.
   diag.ambiguousUnixSockets = await settleUnixNames(namespaceResults, holders);
+  if (tableCache) {
+    for (const n of namespaceResults)
+      for (const [table, f] of n.fresh) {
+        // A unix table with records a name could have forged was settled against this scan
+        // only: read it again next time.
+        if (table === "unix" && n.unixCandidates.length > 0) tableCache.forget(n.netns, table);
+        else tableCache.store(n.netns, table, f.gate, f.pid, f.records);
+      }
+    tableCache.endScan();
+  }
 
   // 4. Process details, only for processes that hold a socket we saw.
   const info = new Map<number, ProcessDetails | null>();
@@ -312,15 +432,17 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
   const names = readNamespaceNames(paths.runNetns);
   const sockets: Socket[] = [];
   const namespaces: NamespaceInfo[] = [];
-  for (const { netns, pid, sockets: kernelSockets } of namespaceResults) {
+  for (const { netns, pid, sockets: kernelSockets, reused } of namespaceResults) {
     const ns: NamespaceInfo = { inode: netns, processes: pidsByNetns.get(netns)?.length ?? 0 };
+    if (tableCache) ns.tablesReused = reused;
     const name = names.get(netns);
     if (name) ns.name = name;
     if (pid !== undefined) ns.pid = pid;
     namespaces.push(ns);
     for (const k of kernelSockets) {
-      // The kernel record is ours alone: complete it in place rather than copy 40k objects.
-      const s = k as Socket;
+      // The kernel record is ours alone: complete it in place rather than copy 40k objects —
+      // unless a table cache keeps it for later scans, which must not see this scan's owners.
+      const s = (tableCache ? { ...k } : k) as Socket;
       s.netns = netns;
       if (name) s.netnsName = name;
       const held = k.inode === 0 ? undefined : holders.get(k.inode);
@@ -333,7 +455,7 @@ export async function collectSockets(options: CollectOptions): Promise<ScanResul
       diag.namespacesWithoutProcess.push(name);
   }
   diag.processesVanished += vanished.size;
-  return { sockets, namespaces, diagnostics: diag, processes: procs, fdWalk: walk.stats };
+  return { sockets, namespaces, diagnostics: diag, processes: procs, fdWalk: walk.stats, tables: tableStats };
 }
 
 interface ProcessDetails {

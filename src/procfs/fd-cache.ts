@@ -69,7 +69,16 @@ function fdCount(root: string, pid: number): number | undefined {
   }
 }
 
-type Walk = { holders: Holders; walkedPids: Set<number>; stats: WalkStats };
+type Walk = {
+  holders: Holders;
+  walkedPids: Set<number>;
+  stats: WalkStats;
+  /**
+   * Network namespaces of the pids that gained or lost a socket since their last walk (a new
+   * pid holding sockets counts): the table cache re-reads their tables (table-cache.ts).
+   */
+  changedNetns: Set<number>;
+};
 
 export class FdCache {
   readonly #pids = new Map<number, PidEntry>();
@@ -95,7 +104,12 @@ export class FdCache {
   ): Walk {
     const full = this.#scans++ % this.fullEvery === 0;
     if (full) this.#unowned = new Set();
-    const walk: Walk = { holders: new Map(), walkedPids: new Set(), stats: { walked: 0, reused: 0, full } };
+    const walk: Walk = {
+      holders: new Map(),
+      walkedPids: new Set(),
+      stats: { walked: 0, reused: 0, full },
+      changedNetns: new Set(),
+    };
     const alive = new Set<number>();
     for (const { pid, netns } of procs) {
       alive.add(pid);
@@ -209,8 +223,29 @@ export class FdCache {
       walk.stats.walked++;
     }
     for (const inode of fds.values()) if (inode !== 0) addHolder(walk.holders, inode, pid);
+    const before = this.#pids.get(pid);
+    const changed = before
+      ? before.netns !== netns || !sameSockets(before.fds, fds)
+      : [...fds.values()].some((inode) => inode !== 0);
+    if (changed) walk.changedNetns.add(netns);
     this.#pids.set(pid, { netns, fdCount: count, fds });
   }
+}
+
+/** Whether two fd tables hold the same socket inodes (the fd numbers aside). */
+function sameSockets(a: Map<number, number>, b: Map<number, number>): boolean {
+  const inodes = new Set<number>();
+  for (const inode of a.values()) if (inode !== 0) inodes.add(inode);
+  let n = 0;
+  for (const inode of b.values()) {
+    if (inode === 0) continue;
+    if (!inodes.has(inode)) return false;
+    n++;
+  }
+  // Same count of socket fds and every one of b's known: a dup'ed fd aside, the same set.
+  let m = 0;
+  for (const inode of a.values()) if (inode !== 0) m++;
+  return n === m;
 }
 
 /** fd → socket inode (0: not a socket) of one pid, reading only fds missing from `known`. */

@@ -12,7 +12,10 @@
  * first renewal.
  */
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import { nodeLeaseName } from "../core/lease-name.js";
 import { apiErrorText } from "./errors.js";
+
+export { NODE_LEASE_PREFIX, nodeLeaseName } from "../core/lease-name.js";
 
 /** How often the agent renews its node's Lease. */
 export const NODE_LEASE_RENEW_MS = 5 * 60_000;
@@ -20,18 +23,12 @@ export const NODE_LEASE_RENEW_MS = 5 * 60_000;
 export const NODE_LEASE_DURATION_S = 15 * 60;
 /** First retry after a failed renewal (doubling up to the renew interval). */
 export const NODE_LEASE_RETRY_MS = 15_000;
-export const NODE_LEASE_PREFIX = "socklens-agent-";
 /** Labels on every node Lease (`kubectl get leases -l socklens.io/node-lease=true`). */
 export const NODE_LEASE_LABELS = {
   "app.kubernetes.io/managed-by": "socklens-agent",
   "socklens.io/node-lease": "true",
 } as const;
 
-export function nodeLeaseName(nodeName: string): string {
-  // A Lease name is a DNS subdomain (≤ 253); a node name already is one. A longer name is
-  // cut, which the chart's admission policy then refuses (docs/agent.md).
-  return `${NODE_LEASE_PREFIX}${nodeName}`.slice(0, 253);
-}
 
 export interface NodeLeaseOptions {
   namespace: string;

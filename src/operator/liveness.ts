@@ -12,7 +12,7 @@
  * runs ahead cannot keep itself alive longer than one duration (one whose clock runs behind
  * by more than a duration looks dead until its next renewal is seen). ADR 0025.
  */
-import { NODE_LEASE_PREFIX } from "../kube/node-lease.js";
+import { NODE_LEASE_PREFIX } from "../core/lease-name.js";
 
 /** What the operator's Lease cache keeps of a Lease (slim.ts: slimLease). */
 export interface LeaseView {

@@ -81,9 +81,9 @@ export class NodeLease {
     return this.#lastRenew !== undefined && nowMs - this.#lastRenew < this.durationMs;
   }
 
-  /** Renew now, then every renew interval (sooner after a failure) until stop(). */
-  start(): void {
-    this.#schedule(0);
+  /** Renew now (or after `firstInMs`), then every renew interval (sooner after a failure) until stop(). */
+  start(firstInMs = 0): void {
+    this.#schedule(firstInMs);
   }
 
   #schedule(ms: number): void {

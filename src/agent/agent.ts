@@ -115,9 +115,7 @@ export class Agent {
     this.#seasonal = new SeasonalModels(d.seasonal?.options);
     if (d.observations)
       this.#publisher = new ObservationPublisher(d.observations, () =>
-        d.lease?.healthy()
-          ? Number.POSITIVE_INFINITY
-          : (d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS),
+        d.lease?.healthy() ? Number.POSITIVE_INFINITY : (d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS),
       );
   }
 

@@ -141,7 +141,11 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
   // (writes nothing). Without it the agent re-writes unchanged observations as heartbeats.
   const lease =
     leaseNamespace && !values.once && !dryRun
-      ? new (await import("../kube/node-lease.js")).NodeLease(kc, { namespace: leaseNamespace, nodeName, log })
+      ? new (await import("../kube/node-lease.js")).NodeLease(kc, {
+          namespace: leaseNamespace,
+          nodeName,
+          log,
+        })
       : undefined;
   const agent = new Agent({
     nodeName,

@@ -29,7 +29,6 @@ export const NODE_LEASE_LABELS = {
   "socklens.io/node-lease": "true",
 } as const;
 
-
 export interface NodeLeaseOptions {
   namespace: string;
   nodeName: string;
@@ -119,7 +118,10 @@ export class NodeLease {
       return false;
     }
     if (this.#failures > 0)
-      this.#o.log?.("node lease renewed again", { lease: `${namespace}/${this.name}`, failures: this.#failures });
+      this.#o.log?.("node lease renewed again", {
+        lease: `${namespace}/${this.name}`,
+        failures: this.#failures,
+      });
     else if (this.stats.renewed === 0)
       this.#o.log?.("node lease renewed", {
         lease: `${namespace}/${this.name}`,

@@ -171,7 +171,8 @@ export class BaselineController {
   #enqueueNode(node: string): void {
     for (const o of this.#observations?.list() ?? []) {
       const spec = (o as Observation).spec;
-      if (spec?.nodeName === node && spec.baseline) this.queue.add(`${o.metadata?.namespace}/${spec.baseline}`);
+      if (spec?.nodeName === node && spec.baseline)
+        this.queue.add(`${o.metadata?.namespace}/${spec.baseline}`);
     }
   }
 
@@ -237,9 +238,7 @@ export class BaselineController {
       }
     }
     const observations: ObservationSummary[] = (this.#observations.list(namespace) as Observation[])
-      .filter(
-        (o) => o.spec?.baseline === name && this.#counts(o, nodesWithPods, now.getTime(), staleBefore),
-      )
+      .filter((o) => o.spec?.baseline === name && this.#counts(o, nodesWithPods, now.getTime(), staleBefore))
       .map((o) => {
         const nodeName = o.spec?.nodeName ?? "";
         // A live node's observation is its agent's current word: its peers are still seen now

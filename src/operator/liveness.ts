@@ -51,7 +51,11 @@ export class NodeLiveness {
     const node = nodeOfLease(lease);
     if (node === undefined) return { changed: false };
     const before = this.state(node, now);
-    const record = JSON.stringify([lease.holderIdentity ?? "", lease.renewTime ?? "", lease.leaseDurationSeconds]);
+    const record = JSON.stringify([
+      lease.holderIdentity ?? "",
+      lease.renewTime ?? "",
+      lease.leaseDurationSeconds,
+    ]);
     const had = this.#seen.get(node);
     if (had?.record === record) return { node, changed: false };
     const durationMs = (lease.leaseDurationSeconds ?? 0) * 1000;
@@ -59,7 +63,8 @@ export class NodeLiveness {
     let expiresAt: number;
     if (!lease.holderIdentity || !(durationMs > 0) || Number.isNaN(renewed))
       expiresAt = Number.NEGATIVE_INFINITY; // released, or not a Lease anyone renews
-    else if (had) expiresAt = now + durationMs; // a renewal we saw happen
+    else if (had)
+      expiresAt = now + durationMs; // a renewal we saw happen
     else expiresAt = Math.min(renewed, now) + durationMs; // first sight: its word, capped
     this.#seen.set(node, { record, expiresAt });
     return { node, changed: this.state(node, now) !== before };
@@ -95,7 +100,8 @@ export class NodeLiveness {
   /** The earliest moment a live Lease runs out: when the controller must look again. */
   nextExpiry(now: number): number | undefined {
     let next: number | undefined;
-    for (const s of this.#seen.values()) if (s.expiresAt > now && (next === undefined || s.expiresAt < next)) next = s.expiresAt;
+    for (const s of this.#seen.values())
+      if (s.expiresAt > now && (next === undefined || s.expiresAt < next)) next = s.expiresAt;
     return next;
   }
 

@@ -39,8 +39,9 @@ export function slimPod(p: KubernetesObject): KubernetesObject {
  * watched: kept as the RFC 3339 string either way.
  */
 export function slimLease(l: KubernetesObject): KubernetesObject {
-  const spec = (l as { spec?: { holderIdentity?: unknown; renewTime?: unknown; leaseDurationSeconds?: unknown } })
-    .spec;
+  const spec = (
+    l as { spec?: { holderIdentity?: unknown; renewTime?: unknown; leaseDurationSeconds?: unknown } }
+  ).spec;
   const renew = spec?.renewTime;
   const renewTime =
     renew instanceof Date ? (Number.isNaN(renew.getTime()) ? undefined : renew.toISOString()) : renew;

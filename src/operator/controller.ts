@@ -176,24 +176,26 @@ export class BaselineController {
     }
   }
 
-  /** (Re)arm the timer for the next Lease expiry. */
+  /**
+   * Announce the Leases that ran out since the last look (their baselines are requeued), then
+   * arm the one timer for the next expiry. Runs at every Lease event too: a renewal of another
+   * node must not push a pending expiry's wake-up past it.
+   */
   #armExpiry(now: number): void {
     clearTimeout(this.#expiryTimer);
     if (this.#stopped) return;
-    const next = this.#liveness.nextExpiry(now);
-    if (next === undefined) return;
-    // 1 s past the expiry: the reconcile it causes must already see the Lease as expired.
-    this.#expiryTimer = setTimeout(() => this.#onExpiry(), Math.min(next - now + 1000, MAX_TIMER_MS));
-  }
-
-  #onExpiry(): void {
-    const now = this.#now();
     for (const node of this.#liveness.expiredBetween(this.#expiryCheckedAt, now)) {
       this.#o.log?.("node lease expired: its observations no longer count", { level: "warn", node });
       this.#enqueueNode(node);
     }
     this.#expiryCheckedAt = now;
-    this.#armExpiry(now);
+    const next = this.#liveness.nextExpiry(now);
+    if (next === undefined) return;
+    // Just past the expiry: the reconcile it causes must already see the Lease as expired.
+    this.#expiryTimer = setTimeout(
+      () => this.#armExpiry(this.#now()),
+      Math.min(next - now + 100, MAX_TIMER_MS),
+    );
   }
 
   /**

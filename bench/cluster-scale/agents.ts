@@ -2,15 +2,17 @@
 // /proc: each node's pods hold a fixed, realistic set of sockets (two listeners, a database
 // behind a Service, DNS, an external API, callers from another namespace). From there on it
 // is the agent's own code: buildObservation (src/core) turns them into the NetworkObservation,
-// ObservationPublisher (src/agent/publish.ts) decides on change + heartbeat, and
-// ObservationWriter (src/kube) writes it by server-side apply — one client per node, under the
-// node's own name. So what the API server sees is what 500 agents would send.
+// ObservationPublisher (src/agent/publish.ts) decides on change (+ a heartbeat only while the
+// node's Lease is not live), ObservationWriter (src/kube) writes it by server-side apply, and
+// NodeLease (src/kube/node-lease.ts) renews the node's liveness Lease — one client per node,
+// under the node's own name. So what the API server sees is what 500 agents would send.
 import { KubeConfig } from "@kubernetes/client-node";
 import { ObservationPublisher, type PublishReason } from "../../src/agent/publish.js";
 import { buildObservation } from "../../src/core/baseline/observation.js";
 import type { Finding } from "../../src/core/baseline/types.js";
 import { ClusterIndex, type ClusterPod, type ClusterSnapshot } from "../../src/core/cluster-index.js";
 import type { Socket } from "../../src/core/socket.js";
+import { NodeLease } from "../../src/kube/node-lease.js";
 import { ObservationWriter } from "../../src/kube/observations.js";
 import type { Layout, WorkloadSpec } from "./fixtures.js";
 
@@ -102,12 +104,23 @@ export interface FleetStats {
   writes: Record<PublishReason, number>;
   failed: number;
   builds: number;
+  /** Node Lease renewals (the agent's NodeLease.stats, summed). */
+  leases: { renewed: number; failed: number };
+}
+
+/** The node Lease as the bench runs it: where, how often, for how long. */
+export interface LeaseOptions {
+  namespace: string;
+  renewMs: number;
+  durationSeconds: number;
 }
 
 class SimNode {
   readonly entries = new Map<string, Entry>();
   readonly #publisher: ObservationPublisher;
   readonly #writer: ObservationWriter;
+  readonly lease: NodeLease;
+  readonly leaseRenewMs: number;
   #windowStart = new Date();
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
@@ -117,6 +130,7 @@ class SimNode {
     readonly netns: number,
     kubeconfig: string,
     heartbeatMs: number,
+    leaseOptions: LeaseOptions,
     private readonly index: ClusterIndex,
     private readonly stats: FleetStats,
   ) {
@@ -124,10 +138,18 @@ class SimNode {
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     this.#writer = new ObservationWriter(kc);
-    this.#publisher = new ObservationPublisher(this.#writer, heartbeatMs);
+    this.lease = new NodeLease(kc, { ...leaseOptions, nodeName: name });
+    this.leaseRenewMs = leaseOptions.renewMs;
+    // As Agent does: no heartbeat while the Lease is live.
+    this.#publisher = new ObservationPublisher(this.#writer, () =>
+      this.lease.healthy() ? Number.POSITIVE_INFINITY : heartbeatMs,
+    );
   }
 
   start(intervalMs: number, phaseMs: number): void {
+    // The real agent renews from start-up on its own timer, whatever its scans do; agents do
+    // not start in step, so neither do their renewals.
+    this.lease.start(Math.random() * this.leaseRenewMs);
     this.#timer = setTimeout(() => {
       void this.tick();
       this.#timer = setInterval(() => void this.tick(), intervalMs);
@@ -137,6 +159,7 @@ class SimNode {
   stop(): void {
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
+    void this.lease.stop();
   }
 
   /** One observation window: what Agent.cycle does after its scan, for this node's baselines. */
@@ -184,20 +207,25 @@ class SimNode {
 }
 
 export class Fleet {
-  readonly stats: FleetStats = { writes: { new: 0, changed: 0, heartbeat: 0 }, failed: 0, builds: 0 };
+  readonly stats: FleetStats = {
+    writes: { new: 0, changed: 0, heartbeat: 0 },
+    failed: 0,
+    builds: 0,
+    leases: { renewed: 0, failed: 0 },
+  };
   readonly nodes = new Map<string, SimNode>();
 
   constructor(
     l: Layout,
     pods: Map<string, { name: string; ip: string }>,
     kubeconfig: string,
-    readonly o: { intervalMs: number; heartbeatMs: number },
+    readonly o: { intervalMs: number; heartbeatMs: number; lease: LeaseOptions },
   ) {
     const index = clusterIndex(l);
     const nsIndex = new Map(l.namespaces.map((n, i) => [n, i]));
     let netns = 4026532000;
     for (const node of l.nodes)
-      this.nodes.set(node, new SimNode(node, netns++, kubeconfig, o.heartbeatMs, index, this.stats));
+      this.nodes.set(node, new SimNode(node, netns++, kubeconfig, o.heartbeatMs, o.lease, index, this.stats));
     for (const w of l.workloads)
       for (const node of w.nodes) {
         const pod = pods.get(`${w.namespace}/${w.name}@${node}`);
@@ -215,6 +243,23 @@ export class Fleet {
 
   stop(): void {
     for (const n of this.nodes.values()) n.stop();
+  }
+
+  /** Lease renewals so far, summed over the nodes. */
+  leaseStats(): FleetStats["leases"] {
+    let renewed = 0;
+    let failed = 0;
+    for (const n of this.nodes.values()) {
+      renewed += n.lease.stats.renewed;
+      failed += n.lease.stats.failed;
+    }
+    this.stats.leases = { renewed, failed };
+    return this.stats.leases;
+  }
+
+  /** Whether every node's Lease has been renewed at least once. */
+  leasesLive(): boolean {
+    return [...this.nodes.values()].every((n) => n.lease.healthy());
   }
 
   /** The agent on `node` now sees `pod` as workload w's pod (a pod was replaced). */

@@ -38,6 +38,8 @@ import {
 } from "./measure.js";
 
 const REPO = join(import.meta.dirname, "..", "..");
+/** Where the simulated agents renew their node Leases and the operator reads them (the chart's release namespace). */
+const AGENT_NAMESPACE = "socklens-system";
 const { values: a } = parseArgs({
   options: {
     nodes: { type: "string", default: "50" },
@@ -50,6 +52,9 @@ const { values: a } = parseArgs({
     interval: { type: "string", default: "30" },
     /** The agents' heartbeat, seconds (the real one: 900; a bench cannot wait that out). */
     heartbeat: { type: "string", default: "60" },
+    /** The agents' node Lease renewal, seconds (the real one: 300), and its duration (900). */
+    "lease-renew": { type: "string", default: "60" },
+    "lease-duration": { type: "string", default: "180" },
     steady: { type: "string", default: "120" },
     churn: { type: "string", default: "120" },
     /** Pods replaced per minute, as a share of all pods (the issue: 1%). */
@@ -74,6 +79,8 @@ const o = {
   learnEvery: num("learn-every"),
   intervalS: num("interval"),
   heartbeatS: num("heartbeat"),
+  leaseRenewS: num("lease-renew"),
+  leaseDurationS: num("lease-duration"),
   steadyS: num("steady"),
   churnS: num("churn"),
   churnRate: num("churn-rate"),
@@ -122,6 +129,8 @@ class Operator {
         "--kubeconfig",
         kubeconfig,
         "--no-leader-elect",
+        "--agent-namespace",
+        AGENT_NAMESPACE,
       ],
       { stdio: ["ignore", fd, fd] },
     );
@@ -249,6 +258,7 @@ async function phase(
     observationWritesPerSecond: sum((k) => / networkobservations$/.test(k)) / wall,
     statusWritesPerSecond: sum((k) => / networkbaselines\/status$/.test(k)) / wall,
     podWritesPerSecond: sum((k) => / pods(\/status)?$/.test(k)) / wall,
+    leaseWritesPerSecond: sum((k) => / leases$/.test(k)) / wall,
     operatorCpuSecondsPerMinute: ((c1 - c0) / wall) * 60,
     latencyMs: { median: median(lat), max: Math.max(...lat), samples: lat.length },
     byRequest: Object.fromEntries([...writes].sort((x, y) => y[1] - x[1])),
@@ -263,7 +273,7 @@ async function main(): Promise<void> {
   const entries = l.workloads.reduce((n, w) => n + w.nodes.length, 0);
   log(
     `${o.nodes} nodes × ${o.baselinesPerNode} baselines per node, ${o.baselines} valid + ${o.invalid} invalid baselines, ` +
-      `${entries} observations, ${entries} pods; window ${o.intervalS} s, heartbeat ${o.heartbeatS} s; load ${loadAverage()}`,
+      `${entries} observations, ${entries} pods; window ${o.intervalS} s, heartbeat ${o.heartbeatS} s (only while a node Lease is not live), Lease renewed every ${o.leaseRenewS} s for ${o.leaseDurationS} s; load ${loadAverage()}`,
   );
   const cp = await ControlPlane.start({
     keepDir: a["keep-dir"],
@@ -274,6 +284,7 @@ async function main(): Promise<void> {
   try {
     const kc = cp.kubeConfig();
     await applyCrds(kc, await repoCrds(REPO));
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: AGENT_NAMESPACE } } });
     let t = performance.now();
     const created = await createCluster(kc, l, { concurrency: 24, log });
     log(
@@ -290,6 +301,7 @@ async function main(): Promise<void> {
     fleet = new Fleet(l, created.pods, cp.kubeconfigPath, {
       intervalMs: o.intervalS * 1000,
       heartbeatMs: o.heartbeatS * 1000,
+      lease: { namespace: AGENT_NAMESPACE, renewMs: o.leaseRenewS * 1000, durationSeconds: o.leaseDurationS },
     });
     t = performance.now();
     fleet.start();
@@ -302,6 +314,11 @@ async function main(): Promise<void> {
       `agents: all ${entries} observations written once in ${((performance.now() - t) / 1000).toFixed(0)} s (failed ${fleet.stats.failed})`,
     );
     await sleep(o.intervalS * 1000); // let the operator work through the first wave
+    while (!fleet.leasesLive()) {
+      if (performance.now() - t > 900_000) throw new Error("not every node's Lease was renewed");
+      await sleep(500);
+    }
+    log(`agents: every node's Lease renewed (${JSON.stringify(fleet.leaseStats())})`);
 
     // Time from a changed observation to the baseline's status: a finding appears on one node.
     const custom = kc.makeApiClient(CustomObjectsApi);
@@ -460,7 +477,7 @@ async function main(): Promise<void> {
       operatorPeakRssMiB: Math.max(runningPeak, restartPeak),
       operatorPeakRssAnonMiB: Math.max(runningPeakAnon, restartPeakAnon),
       invalidReadyFalse: invalidReady,
-      agentWrites: fleet.stats,
+      agentWrites: { ...fleet.stats, leases: fleet.leaseStats() },
     };
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${out}`);

@@ -42,8 +42,13 @@ export interface AgentDeps {
   observations?: ObservationWriter;
   /** How often NetworkObservations are built (default 30 s; every scan when 0); written only on change. */
   observationIntervalMs?: number;
-  /** An unchanged observation is written again after this long, to say the node is alive (default 15 min). */
+  /**
+   * An unchanged observation is written again after this long, to say the node is alive
+   * (default 15 min) — only while `lease` does not say so (none given, or its renewals fail).
+   */
   observationHeartbeatMs?: number;
+  /** The node's liveness Lease (src/kube/node-lease.ts): while healthy, observations are written on change only. */
+  lease?: { healthy(nowMs?: number): boolean };
   /** Addresses marked sensitive: masked in Events, OTel and observations. */
   masks?: Cidr[];
   telemetry?: Telemetry;
@@ -107,7 +112,7 @@ export class Agent {
   #burstAnnotationsSeen = "";
   #seasonalSaved = 0;
   #windowStart: Date | undefined;
-  /** Writes each observation on change plus a heartbeat (shared with bench/cluster-scale). */
+  /** Writes each observation on change (plus a heartbeat while no node Lease is live; shared with bench/cluster-scale). */
   readonly #publisher: ObservationPublisher | undefined;
 
   constructor(private readonly d: AgentDeps) {
@@ -116,9 +121,8 @@ export class Agent {
     this.#bursts = new BurstScheduler(d.burst);
     this.#seasonal = new SeasonalModels(d.seasonal?.options);
     if (d.observations)
-      this.#publisher = new ObservationPublisher(
-        d.observations,
-        d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      this.#publisher = new ObservationPublisher(d.observations, () =>
+        d.lease?.healthy() ? Number.POSITIVE_INFINITY : (d.observationHeartbeatMs ?? DEFAULT_HEARTBEAT_MS),
       );
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ObservationSpec } from "../core/baseline/observation.js";
 import { observationContent } from "./agent.js";
+import { ObservationPublisher } from "./publish.js";
 
 const spec = (p: Partial<ObservationSpec> = {}): ObservationSpec => ({
   baseline: "web",
@@ -61,5 +62,49 @@ describe("observationContent (write on change)", () => {
   ])("notices %s", (_, change) => {
     const base = _ === "a finding that clears" ? spec({ violations: { UnexpectedEgress: 1 } }) : spec();
     expect(observationContent(spec(change))).not.toBe(observationContent(base));
+  });
+});
+
+describe("ObservationPublisher: heartbeats only while no node Lease is live", () => {
+  // A recording sink stands in for the API server here; the cluster suite (node-lease.test.ts)
+  // does the same against the real one.
+  const recording = () => {
+    const writes: string[] = [];
+    return {
+      writes,
+      sink: {
+        write: async (_ns: string, s: ObservationSpec) => {
+          writes.push(s.windowEnd);
+          return true;
+        },
+      },
+    };
+  };
+  const MIN = 60_000;
+
+  it("with a live Lease an unchanged observation is never re-written; a change is", async () => {
+    const { writes, sink } = recording();
+    let live = true;
+    const p = new ObservationPublisher(sink, () => (live ? Number.POSITIVE_INFINITY : 15 * MIN));
+    await p.publish("shop", spec(), 0)?.done;
+    for (let t = 1; t <= 24 * 60; t++) expect(p.publish("shop", spec(), t * MIN)).toBeUndefined();
+    expect(p.publish("shop", spec({ pods: ["web-0", "web-1"] }), 24 * 60 * MIN + 1)?.reason).toBe("changed");
+    // The Lease stops being renewed: the 15-minute heartbeat comes back.
+    live = false;
+    await Promise.resolve();
+    expect(p.publish("shop", spec({ pods: ["web-0", "web-1"] }), 24 * 60 * MIN + 2)).toBeUndefined();
+    await new Promise((r) => setImmediate(r));
+    expect(p.publish("shop", spec({ pods: ["web-0", "web-1"] }), 24 * 60 * MIN + 15 * MIN + 1)?.reason).toBe(
+      "heartbeat",
+    );
+    expect(writes).toHaveLength(3);
+  });
+
+  it("a fixed heartbeat still works as before", async () => {
+    const { sink } = recording();
+    const p = new ObservationPublisher(sink, 15 * MIN);
+    await p.publish("shop", spec(), 0)?.done;
+    expect(p.publish("shop", spec(), 15 * MIN - 1)).toBeUndefined();
+    expect(p.publish("shop", spec(), 15 * MIN)?.reason).toBe("heartbeat");
   });
 });

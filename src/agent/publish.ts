@@ -3,11 +3,16 @@
  * counts aside), else as a heartbeat once `heartbeatMs` has passed since the last write, so
  * the operator can tell a quiet node from a dead one. 500 nodes × 20 baselines writing every
  * 30 s would be ~330 writes/s forever; on change + a 15-minute heartbeat it is ~11/s.
+ * While the node's Lease says the agent is alive (src/kube/node-lease.ts) the heartbeat is
+ * off (`heartbeatMs` returns Infinity): observations are written on change only (ADR 0025).
  * The agent and the scale bench (bench/cluster-scale) both decide through this class.
  */
 import type { ObservationSpec } from "../core/baseline/observation.js";
 
-/** The agent re-writes an unchanged observation this often; the operator's staleness is 3× this. */
+/**
+ * Without a node Lease the agent re-writes an unchanged observation this often; the
+ * operator's fallback staleness for a node without a Lease is 3× this.
+ */
 export const DEFAULT_HEARTBEAT_MS = 15 * 60_000;
 
 /** The baseline that owns an observation (garbage-collected with it). */
@@ -30,7 +35,8 @@ export class ObservationPublisher {
 
   constructor(
     private readonly sink: ObservationSink,
-    private readonly heartbeatMs = DEFAULT_HEARTBEAT_MS,
+    /** A number, or asked at each publish (Infinity: no heartbeat while the node Lease is live). */
+    private readonly heartbeatMs: number | (() => number) = DEFAULT_HEARTBEAT_MS,
   ) {}
 
   /**
@@ -49,7 +55,10 @@ export class ObservationPublisher {
     const content = observationContent(spec);
     const last = this.#written.get(key);
     const reason: PublishReason = !last ? "new" : last.content !== content ? "changed" : "heartbeat";
-    if (reason === "heartbeat" && last && nowMs - last.at < this.heartbeatMs) return undefined;
+    if (reason === "heartbeat" && last) {
+      const every = typeof this.heartbeatMs === "function" ? this.heartbeatMs() : this.heartbeatMs;
+      if (nowMs - last.at < every) return undefined;
+    }
     const done = this.sink.write(namespace, spec, owner).then((ok) => {
       if (ok) this.#written.set(key, { content, at: nowMs });
       return ok;

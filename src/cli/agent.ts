@@ -31,6 +31,9 @@ ${OBSERVABILITY_HELP}  --once                 wait for the cluster view, scan on
   --mask CIDR[,…]        mask these addresses in Events, OTel and observations (also SOCKLENS_MASK)
   --seasonal-namespace NS  keep the seasonal model in ConfigMap socklens-seasonal-<node> there
                          (default: $POD_NAMESPACE; neither: the model lives in memory only)
+  --lease-namespace NS   renew the node's liveness Lease socklens-agent-<node> there every 5m
+                         (default: $POD_NAMESPACE; neither: no Lease, and unchanged
+                         observations are re-written every 15m instead)
   --burst-max N          concurrent burst collections on this node (default 4; 0 turns bursts off)
 
 Bursts: a new finding of severity medium or high on a pod, or the annotation
@@ -52,6 +55,7 @@ export const AGENT_OPTIONS = {
   "sync-timeout": { type: "string", default: "30s" },
   mask: { type: "string", multiple: true },
   "seasonal-namespace": { type: "string" },
+  "lease-namespace": { type: "string" },
   "burst-max": { type: "string", default: "4" },
 } as const;
 
@@ -68,6 +72,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     throw new UsageError(`--burst-max: "${values["burst-max"]}" is not a whole number from 0 to 64`);
   const nodeName = values.node ?? io.env.NODE_NAME ?? hostname();
   const seasonalNamespace = values["seasonal-namespace"] ?? io.env.POD_NAMESPACE;
+  const leaseNamespace = values["lease-namespace"] ?? io.env.POD_NAMESPACE;
   const masks = parseMasks(values.mask, io.env);
   const obs = observabilityFrom(values, io, { node: nodeName });
   const log = obs.logger.log;
@@ -132,8 +137,19 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
         log,
       )
     : undefined;
+  // The node's liveness Lease: not for --once (one scan, no loop to renew it) nor --dry-run
+  // (writes nothing). Without it the agent re-writes unchanged observations as heartbeats.
+  const lease =
+    leaseNamespace && !values.once && !dryRun
+      ? new (await import("../kube/node-lease.js")).NodeLease(kc, {
+          namespace: leaseNamespace,
+          nodeName,
+          log,
+        })
+      : undefined;
   const agent = new Agent({
     nodeName,
+    ...(lease ? { lease } : {}),
     watcher,
     recorder,
     observations,
@@ -155,6 +171,7 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     metricsPort: obs.metricsPort ?? "off",
     ...(dryRun ? { dryRun: "nothing is written to the cluster" } : {}),
     seasonalModel: seasonalStore ? `${seasonalNamespace}/${seasonalStore.name}` : "memory only",
+    nodeLease: lease ? `${leaseNamespace}/${lease.name}` : "none (observations re-written every 15m)",
     server: kc.getCurrentCluster()?.server,
   });
 
@@ -184,10 +201,12 @@ export async function agentCommand(args: string[], io: CliIO): Promise<number> {
     }
     const controller = new AbortController();
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => controller.abort());
+    lease?.start();
     await agent.run(interval, controller.signal);
     log("agent stopping");
     return EXIT_OK;
   } finally {
+    await lease?.stop();
     await server?.stop();
     await watcher.stop();
     await telemetry?.shutdown();

@@ -12,7 +12,7 @@ import {
 } from "./observability.js";
 import { VERSION } from "./version.js";
 
-export const OPERATOR_HELP = `Usage: socklens operator [--kubeconfig FILE] [--leader-elect=false] [--lease-namespace NS] [--metrics-port PORT] [--log-level LEVEL]
+export const OPERATOR_HELP = `Usage: socklens operator [--kubeconfig FILE] [--leader-elect=false] [--lease-namespace NS] [--agent-namespace NS] [--metrics-port PORT] [--log-level LEVEL]
 
 Reconciles NetworkBaselines: validates each one (Ready=False with the field and the problem
 when invalid), counts the pods it selects, and aggregates the NetworkObservations agents
@@ -23,6 +23,9 @@ With several replicas, one leads through a coordination.k8s.io Lease.
   --leader-elect             take the Lease before reconciling (default true)
   --lease-namespace NS       where the Lease lives (default: $POD_NAMESPACE, else socklens-system)
   --identity NAME            this replica's name in the Lease (default: $POD_NAME, else the hostname)
+  --agent-namespace NS       where the agents renew their node Leases socklens-agent-<node>: a node
+                             whose Lease expired no longer counts (default: $POD_NAMESPACE, else
+                             socklens-system); nodes without one are judged by their observations' age
   --auto-promote             act on learning.autoPromote: when learning ends, replace the spec with
                              what was learned, in mode Alert (needs update on networkbaselines)
 ${OBSERVABILITY_HELP}
@@ -36,6 +39,7 @@ export const OPERATOR_OPTIONS = {
   "leader-elect": { type: "boolean", default: true },
   "lease-namespace": { type: "string" },
   identity: { type: "string" },
+  "agent-namespace": { type: "string" },
   "auto-promote": { type: "boolean", default: false },
   ...OBSERVABILITY_OPTIONS,
 } as const;
@@ -53,6 +57,7 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
   const controller = new BaselineController(kc, {
     recorder,
     autoPromote: values["auto-promote"],
+    agentNamespace: values["agent-namespace"] ?? io.env.POD_NAMESPACE ?? "socklens-system",
     log,
     onError: (kind, error) => {
       log("watch failed, retrying", { level: "warn", kind, error });
@@ -96,7 +101,7 @@ export async function operatorCommand(args: string[], io: CliIO): Promise<number
           notReady: () =>
             !leading || controller.synced
               ? undefined
-              : "waiting for the first list of baselines, observations and pods",
+              : "waiting for the first list of baselines, observations, pods and node leases",
           metrics: telemetry?.prometheusHandler,
         });
   if (server) log("serving /metrics, /healthz, /readyz", { port: server.port });

@@ -5,9 +5,15 @@
  * re-reads the current state from the caches, computes the status, writes it through
  * /status only when it differs, and returns a result: `requeueAfterMs` asks for a timed
  * wake-up (the end of a learning window), a thrown error a rate-limited retry.
- * Observations older than `staleAfterMs` are from nodes that stopped reporting and are ignored.
+ * Which observations count is the nodes' business (ADR 0025): a node whose agent renews its
+ * Lease (`socklens-agent-<node>` in `agentNamespace`) counts while that Lease is live and a
+ * pod the baseline selects runs there; an expired Lease drops the node (a timer wakes the
+ * affected baselines at expiry: expiry is the absence of an event). A node without a Lease
+ * (an agent from before Leases) is judged by its observation's windowEnd: older than
+ * `staleAfterMs` means it stopped reporting.
  */
 import {
+  CoordinationV1Api,
   CustomObjectsApi,
   type KubeConfig,
   type KubernetesObject,
@@ -19,11 +25,14 @@ import { KIND as BASELINE_KIND, PLURAL as BASELINES } from "../api/v1alpha1/netw
 import { PLURAL as OBSERVATIONS } from "../api/v1alpha1/networkobservation.js";
 import { nextExpiry } from "../core/baseline/ack.js";
 import { exportLearned } from "../core/baseline/export.js";
+import { selectorMatches } from "../core/baseline/selector.js";
 import type { EventRecorder } from "../kube/events.js";
 import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "../kube/kinds.js";
 import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
-import { KeyQueue } from "./queue.js";
-import { slimBaseline, slimObservation, slimPod } from "./slim.js";
+import { holdLastSeen } from "./last-seen.js";
+import { type LeaseView, NodeLiveness } from "./liveness.js";
+import { KeyQueue, MAX_TIMER_MS } from "./queue.js";
+import { slimBaseline, slimLease, slimObservation, slimPod } from "./slim.js";
 import { type BaselineStatus, desiredStatus, type ObservationSummary, sameStatus } from "./status.js";
 
 const BASELINE_API = { group: GROUP, version: VERSION, plural: BASELINES } as const;
@@ -47,6 +56,12 @@ export interface ControllerOptions extends WatchOptions {
   autoPromote?: boolean;
   /** Where Warning Events for invalid specs go (none: no Events). */
   recorder?: EventRecorder;
+  /**
+   * Where the agents renew their node Leases (the release namespace). Unset: no Lease is
+   * read, and every observation is judged by its windowEnd (`staleAfterMs`).
+   */
+  agentNamespace?: string;
+  /** For a node without a Lease: an observation whose windowEnd is older than this does not count (45 min). */
   staleAfterMs?: number;
   /**
    * Keys reconciled at once (default 8; controller-runtime's MaxConcurrentReconciles). A
@@ -65,6 +80,12 @@ export class BaselineController {
   readonly #baselines: Watched;
   readonly #observations: Watched;
   readonly #pods: Watched;
+  readonly #leases: Watched | undefined;
+  readonly #liveness = new NodeLiveness();
+  /** The one timer that wakes the controller when the next live Lease runs out. */
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #expiryCheckedAt = Number.NEGATIVE_INFINITY;
+  #stopped = false;
   readonly #o: ControllerOptions;
 
   constructor(kc: KubeConfig, options: ControllerOptions = {}) {
@@ -104,10 +125,101 @@ export class BaselineController {
     this.#pods = watch(CLUSTER_KINDS.pods as Kind, slimPod, (p) =>
       p ? enqueueNamespace(p.metadata?.namespace) : enqueueAll(),
     );
+    const agentNs = options.agentNamespace;
+    if (agentNs) {
+      const coordination = kc.makeApiClient(CoordinationV1Api);
+      this.#leases = resilientInformer(
+        kc,
+        "leases",
+        `/apis/coordination.k8s.io/v1/namespaces/${agentNs}/leases`,
+        () => coordination.listNamespacedLease({ namespace: agentNs }) as never,
+        (l, verb) => this.#onLease(l, verb),
+        w,
+        undefined,
+        slimLease,
+      );
+    }
   }
 
   get synced(): boolean {
-    return this.#baselines.synced && this.#observations.synced && this.#pods.synced;
+    return (
+      this.#baselines.synced &&
+      this.#observations.synced &&
+      this.#pods.synced &&
+      (this.#leases?.synced ?? true)
+    );
+  }
+
+  #now(): number {
+    return (this.#o.now ?? (() => new Date()))().getTime();
+  }
+
+  /**
+   * A Lease event: record it, and requeue the node's baselines when the node's state changed
+   * (a Lease that appeared, came back after expiring, or was deleted). A renewal of a live
+   * Lease changes nothing and queues nothing. After a (re)list every Lease is replayed and
+   * every baseline queued.
+   */
+  #onLease(l: KubernetesObject | undefined, verb?: "add" | "update" | "delete"): void {
+    const now = this.#now();
+    if (!l) {
+      this.#liveness.clear();
+      for (const x of this.#leases?.list() ?? []) this.#liveness.observe(leaseView(x), now);
+      this.#expiryCheckedAt = now; // what was already expired at the list is judged by the reconciles queued now
+      for (const b of this.#baselines?.list() ?? []) this.queue.add(keyOf(b));
+    } else if (verb === "delete") {
+      const node = this.#liveness.forget(leaseView(l));
+      if (node !== undefined) this.#enqueueNode(node);
+    } else {
+      const { node, changed } = this.#liveness.observe(leaseView(l), now);
+      if (node !== undefined && changed) this.#enqueueNode(node);
+    }
+    this.#armExpiry(now);
+  }
+
+  /** Queue every baseline that has an observation from `node`. */
+  #enqueueNode(node: string): void {
+    for (const o of this.#observations?.list() ?? []) {
+      const spec = (o as Observation).spec;
+      if (spec?.nodeName === node && spec.baseline)
+        this.queue.add(`${o.metadata?.namespace}/${spec.baseline}`);
+    }
+  }
+
+  /**
+   * Announce the Leases that ran out since the last look (their baselines are requeued), then
+   * arm the one timer for the next expiry. Runs at every Lease event too: a renewal of another
+   * node must not push a pending expiry's wake-up past it.
+   */
+  #armExpiry(now: number): void {
+    clearTimeout(this.#expiryTimer);
+    if (this.#stopped) return;
+    for (const node of this.#liveness.expiredBetween(this.#expiryCheckedAt, now)) {
+      this.#o.log?.("node lease expired: its observations no longer count", { level: "warn", node });
+      this.#enqueueNode(node);
+    }
+    this.#expiryCheckedAt = now;
+    const next = this.#liveness.nextExpiry(now);
+    if (next === undefined) return;
+    // Just past the expiry: the reconcile it causes must already see the Lease as expired.
+    this.#expiryTimer = setTimeout(
+      () => this.#armExpiry(this.#now()),
+      Math.min(next - now + 100, MAX_TIMER_MS),
+    );
+  }
+
+  /**
+   * Whether one observation counts for a baseline now: by its node's Lease when the node has
+   * one (live, and a pod the baseline selects runs there — the agent writes only on change,
+   * so an observation of a node the baseline's pods left would otherwise count for ever);
+   * else by its windowEnd.
+   */
+  #counts(o: Observation, nodesWithPods: ReadonlySet<string>, now: number, staleBefore: number): boolean {
+    const node = o.spec?.nodeName ?? "";
+    const state = this.#leases ? this.#liveness.state(node, now) : "none";
+    if (state === "live") return nodesWithPods.has(node);
+    if (state === "expired") return false;
+    return Date.parse(o.spec?.windowEnd ?? "") >= staleBefore;
   }
 
   /** Reconcile one key: what happened, and when to look again. Throws to ask for a retry. */
@@ -118,20 +230,44 @@ export class BaselineController {
     const b = this.#baselines.list(namespace).find((x) => x.metadata?.name === name) as Baseline | undefined;
     if (!b) return { outcome: "gone" };
     const now = (this.#o.now ?? (() => new Date()))();
-    // Agents write on change and re-write unchanged observations every 15 min (heartbeat):
-    // three missed heartbeats mean the node stopped reporting.
+    // Until the Leases are listed no node's liveness is known: judging now would drop every
+    // leased node's observations and write that. The list's completion queues every key.
+    if (this.#leases && !this.#leases.synced) return { outcome: "unchanged", requeueAfterMs: 5000 };
+    // Agents without a Lease re-write unchanged observations every 15 min (heartbeat): three
+    // missed heartbeats mean the node stopped reporting.
     const staleBefore = now.getTime() - (this.#o.staleAfterMs ?? 45 * 60_000);
+    const podObjects = this.#pods.list(namespace) as V1Pod[];
+    const nodesWithPods = new Set<string>();
+    if (this.#leases) {
+      const selector = (b.spec?.podSelector ?? {}) as Parameters<typeof selectorMatches>[0];
+      for (const p of podObjects) {
+        const node = p.spec?.nodeName;
+        try {
+          if (node && selectorMatches(selector, p.metadata?.labels ?? {})) nodesWithPods.add(node);
+        } catch {
+          break; // a selector the schema let through but that cannot match: no node has its pods
+        }
+      }
+    }
     const observations: ObservationSummary[] = (this.#observations.list(namespace) as Observation[])
-      .filter((o) => o.spec?.baseline === name && Date.parse(o.spec?.windowEnd ?? "") >= staleBefore)
-      .map((o) => ({
-        nodeName: o.spec?.nodeName ?? "",
-        windowEnd: o.spec?.windowEnd ?? "",
-        violations: o.spec?.violations ?? {},
-        listeners: o.spec?.listeners ?? [],
-        egress: o.spec?.egress ?? [],
-        ingress: o.spec?.ingress ?? [],
-      }));
-    const pods = (this.#pods.list(namespace) as V1Pod[]).map((p) => ({ labels: p.metadata?.labels ?? {} }));
+      .filter((o) => o.spec?.baseline === name && this.#counts(o, nodesWithPods, now.getTime(), staleBefore))
+      .map((o) => {
+        const nodeName = o.spec?.nodeName ?? "";
+        // A live node's observation is its agent's current word: its peers are still seen now
+        // (lastSeen is written at most hourly all the same: last-seen.ts).
+        const live = this.#leases !== undefined && this.#liveness.state(nodeName, now.getTime()) === "live";
+        const seenNow = (list: ObservationSummary["egress"]) =>
+          live ? (list ?? []).map((p) => ({ ...p, lastSeen: now.toISOString() })) : (list ?? []);
+        return {
+          nodeName,
+          windowEnd: o.spec?.windowEnd ?? "",
+          violations: o.spec?.violations ?? {},
+          listeners: o.spec?.listeners ?? [],
+          egress: seenNow(o.spec?.egress),
+          ingress: seenNow(o.spec?.ingress),
+        };
+      });
+    const pods = podObjects.map((p) => ({ labels: p.metadata?.labels ?? {} }));
     const status = desiredStatus({
       raw: b,
       pods,
@@ -173,6 +309,15 @@ export class BaselineController {
       result.requeueAfterMs = Math.min(result.requeueAfterMs ?? wait, wait);
     }
     if (sameStatus(status, b.status)) return result;
+    // Only learned[].lastSeen moved, by less than an hour: not worth a write; look again then.
+    const held = holdLastSeen(status, b.status);
+    if (sameStatus(held.status, b.status)) {
+      if (held.wakeAt !== undefined) {
+        const wait = held.wakeAt - now.getTime() + 1000;
+        result.requeueAfterMs = Math.min(result.requeueAfterMs ?? wait, wait);
+      }
+      return result;
+    }
     await this.#custom.patchNamespacedCustomObjectStatus({
       ...BASELINE_API,
       namespace,
@@ -294,8 +439,15 @@ export class BaselineController {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#expiryTimer);
     this.queue.shutdown();
-    await Promise.all([this.#baselines.stop(), this.#observations.stop(), this.#pods.stop()]);
+    await Promise.all([
+      this.#baselines.stop(),
+      this.#observations.stop(),
+      this.#pods.stop(),
+      this.#leases?.stop(),
+    ]);
   }
 }
 
@@ -317,6 +469,16 @@ function baselineRef(b: Baseline, namespace: string, name: string) {
     namespace,
     name,
     ...(b.metadata?.uid ? { uid: b.metadata.uid } : {}),
+  };
+}
+
+function leaseView(l: KubernetesObject): LeaseView {
+  const spec = (l as { spec?: Omit<LeaseView, "name"> }).spec;
+  return {
+    name: l.metadata?.name ?? "",
+    holderIdentity: spec?.holderIdentity,
+    renewTime: spec?.renewTime,
+    leaseDurationSeconds: spec?.leaseDurationSeconds,
   };
 }
 

@@ -21,9 +21,40 @@ function meta(o: KubernetesObject, withLabels: boolean): KubernetesObject["metad
   };
 }
 
-/** A pod as the operator reads it: which namespace, which labels. */
+/**
+ * A pod as the operator reads it: which namespace, which labels, and which node (a node's
+ * observations count for a baseline while a pod the baseline selects runs there: ADR 0025).
+ */
 export function slimPod(p: KubernetesObject): KubernetesObject {
-  return { metadata: meta(p, true) };
+  const nodeName = (p as { spec?: { nodeName?: unknown } }).spec?.nodeName;
+  return {
+    metadata: meta(p, true),
+    ...(typeof nodeName === "string" && nodeName !== "" ? { spec: { nodeName } } : {}),
+  } as KubernetesObject;
+}
+
+/**
+ * A Lease as the operator reads it (src/operator/liveness.ts): holder, renewTime and
+ * duration. renewTime is a Date when listed through the typed client and a string when
+ * watched: kept as the RFC 3339 string either way.
+ */
+export function slimLease(l: KubernetesObject): KubernetesObject {
+  const spec = (
+    l as { spec?: { holderIdentity?: unknown; renewTime?: unknown; leaseDurationSeconds?: unknown } }
+  ).spec;
+  const renew = spec?.renewTime;
+  const renewTime =
+    renew instanceof Date ? (Number.isNaN(renew.getTime()) ? undefined : renew.toISOString()) : renew;
+  return {
+    metadata: meta(l, false),
+    spec: {
+      ...(typeof spec?.holderIdentity === "string" ? { holderIdentity: spec.holderIdentity } : {}),
+      ...(typeof renewTime === "string" ? { renewTime } : {}),
+      ...(typeof spec?.leaseDurationSeconds === "number"
+        ? { leaseDurationSeconds: spec.leaseDurationSeconds }
+        : {}),
+    },
+  } as KubernetesObject;
 }
 
 type Peer = Record<string, unknown>;

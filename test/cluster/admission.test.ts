@@ -18,6 +18,7 @@ import { promisify } from "node:util";
 import {
   AdmissionregistrationV1Api,
   AuthenticationV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
@@ -32,6 +33,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_VERSION, GROUP, VERSION } from "../../src/api/v1alpha1/common.js";
 import { buildObservation, observationName } from "../../src/core/baseline/observation.js";
+import { NodeLease } from "../../src/kube/node-lease.js";
 import { ObservationWriter } from "../../src/kube/observations.js";
 import { serviceAccountKubeConfig } from "./controlplane.js";
 import { adminKubeConfig, createNamespace, uniqueName } from "./env.js";
@@ -191,6 +193,8 @@ beforeAll(async () => {
     "ClusterRoleBinding",
     "Role",
     "Role",
+    "Role",
+    "RoleBinding",
     "RoleBinding",
     "RoleBinding",
     "ServiceAccount",
@@ -265,7 +269,7 @@ describe("the agent's ValidatingAdmissionPolicy", () => {
     const vap = await admin
       .makeApiClient(AdmissionregistrationV1Api)
       .readValidatingAdmissionPolicy({ name: policy });
-    expect(vap.spec?.validations).toHaveLength(5);
+    expect(vap.spec?.validations).toHaveLength(6);
     expect(vap.spec?.matchConditions?.[0]?.expression).toBe(
       `request.userInfo.username == 'system:serviceaccount:${ns}:${sa}'`,
     );
@@ -506,6 +510,77 @@ describe("the agent's ValidatingAdmissionPolicy", () => {
       allowed: false,
       code: 403,
       message: expect.stringContaining("its token has no node claim"),
+    });
+  });
+
+  it("an agent writes only its own node's Lease, held by its own node", async () => {
+    const [a1, a2] = agents as [(typeof agents)[0], (typeof agents)[0]];
+    // The real NodeLease, as the agent runs it: creates, then renews by replace.
+    const own = new NodeLease(a1.kc, { namespace: ns, nodeName: a1.node });
+    expect(await own.renew()).toBe(true);
+    expect(await own.renew()).toBe(true);
+    results.push(
+      `n1 agent (${a1.node}) | NodeLease create + renew ${own.name} | ${JSON.stringify(own.stats)}`,
+    );
+    console.log(`[admission] ${results.at(-1)}`);
+    expect(own.stats).toMatchObject({ renewed: 2, failed: 0 });
+
+    const coordination = a1.kc.makeApiClient(CoordinationV1Api);
+    const leaseBody = (name: string, holder: string) => ({
+      metadata: { name },
+      spec: { holderIdentity: holder, leaseDurationSeconds: 900, renewTime: new V1MicroTime(Date.now()) },
+    });
+    expect(
+      await record(`n1 agent (${a1.node})`, `create Lease socklens-agent-${a2.node} held by ${a2.node}`, () =>
+        coordination.createNamespacedLease({
+          namespace: ns,
+          body: leaseBody(`socklens-agent-${a2.node}`, a2.node),
+        }),
+      ),
+    ).toEqual(
+      deniedBy(
+        `socklens agent may only write the Lease of its own node, socklens-agent-${a1.node} held by ${a1.node}, not socklens-agent-${a2.node} held by ${a2.node}`,
+      ),
+    );
+    // A name of its own making, held by the other node.
+    expect(
+      await record(
+        `n1 agent (${a1.node})`,
+        `create Lease socklens-agent-${a1.node}-x held by ${a2.node}`,
+        () =>
+          coordination.createNamespacedLease({
+            namespace: ns,
+            body: leaseBody(`socklens-agent-${a1.node}-x`, a2.node),
+          }),
+      ),
+    ).toMatchObject({ allowed: false, code: 403, message: expect.stringContaining(`held by ${a2.node}`) });
+    // Renewing the other node's Lease (keeping a dead node alive): n2 creates its own first.
+    const theirs = new NodeLease(a2.kc, { namespace: ns, nodeName: a2.node });
+    expect(await theirs.renew()).toBe(true);
+    const existing = await coordination.readNamespacedLease({ name: theirs.name, namespace: ns });
+    expect(
+      await record(`n1 agent (${a1.node})`, `update Lease ${theirs.name} (renew the other node's)`, () =>
+        coordination.replaceNamespacedLease({
+          name: theirs.name,
+          namespace: ns,
+          body: { ...existing, spec: { ...existing.spec, renewTime: new V1MicroTime(Date.now()) } },
+        }),
+      ),
+    ).toEqual(
+      deniedBy(
+        `socklens agent may only write the Lease of its own node, socklens-agent-${a1.node} held by ${a1.node}, not ${theirs.name} held by ${a2.node}`,
+      ),
+    );
+    expect(
+      await record("plain SA token (no node claim)", `create Lease socklens-agent-${a1.node}`, () =>
+        plain
+          .makeApiClient(CoordinationV1Api)
+          .createNamespacedLease({ namespace: ns, body: leaseBody(`socklens-agent-${a1.node}`, a1.node) }),
+      ),
+    ).toMatchObject({
+      allowed: false,
+      code: 403,
+      message: expect.stringContaining("(its token has no node claim)"),
     });
   });
 

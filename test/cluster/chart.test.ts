@@ -245,17 +245,25 @@ describe("charts/socklens", () => {
     const vap = await admission.readValidatingAdmissionPolicy({
       name: `${RELEASE}-socklens-agent-node-scope`,
     });
-    expect(vap.spec?.validations).toHaveLength(5);
+    expect(vap.spec?.validations).toHaveLength(6);
     await admission.readValidatingAdmissionPolicyBinding({ name: `${RELEASE}-socklens-agent-node-scope` });
 
     const saFile = join(home, "agent.kubeconfig");
     const sa = await serviceAccountKubeConfig(kc, NS, `${RELEASE}-socklens`, { writeTo: saFile });
-    const can = async (verb: string, group: string, resource: string) => {
-      const r = await sa
-        .makeApiClient(AuthorizationV1Api)
-        .createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, group, resource } } } });
+    const can = async (verb: string, group: string, resource: string, namespace?: string) => {
+      const r = await sa.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+        body: {
+          spec: { resourceAttributes: { verb, group, resource, ...(namespace ? { namespace } : {}) } },
+        },
+      });
       return r.status?.allowed ?? false;
     };
+    // Its node's liveness Lease, in the release namespace only, by name (no list).
+    for (const verb of ["get", "create", "update"])
+      expect(await can(verb, "coordination.k8s.io", "leases", NS), `${verb} leases in ${NS}`).toBe(true);
+    expect(await can("update", "coordination.k8s.io", "leases", "default")).toBe(false);
+    expect(await can("list", "coordination.k8s.io", "leases", NS)).toBe(false);
+    expect(await can("delete", "coordination.k8s.io", "leases", NS)).toBe(false);
     for (const [verb, group, resource] of [
       ["list", "", "pods"],
       ["watch", "", "services"],
@@ -314,6 +322,9 @@ describe("charts/socklens", () => {
     expect(await opCan("watch", "socklens.io", "networkobservations")).toBe(true);
     expect(await opCan("update", "coordination.k8s.io", "leases", undefined, NS)).toBe(true);
     expect(await opCan("update", "coordination.k8s.io", "leases", undefined, "default")).toBe(false);
+    // The agents' node Leases: read and watched in the release namespace only.
+    expect(await opCan("watch", "coordination.k8s.io", "leases", undefined, NS)).toBe(true);
+    expect(await opCan("list", "coordination.k8s.io", "leases", undefined, "default")).toBe(false);
     expect(await opCan("update", "socklens.io", "networkbaselines")).toBe(false);
     expect(await opCan("get", "", "secrets")).toBe(false);
     expect(await opCan("create", "events.k8s.io", "events")).toBe(true);

@@ -132,7 +132,7 @@ export class BaselineController {
         kc,
         "leases",
         `/apis/coordination.k8s.io/v1/namespaces/${agentNs}/leases`,
-        () => coordination.listNamespacedLease({ namespace: agentNs }) as never,
+        (page) => coordination.listNamespacedLease({ namespace: agentNs, ...page }) as never,
         (l, verb) => this.#onLease(l, verb),
         w,
         undefined,

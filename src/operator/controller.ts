@@ -22,6 +22,7 @@ import { exportLearned } from "../core/baseline/export.js";
 import type { EventRecorder } from "../kube/events.js";
 import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "../kube/kinds.js";
 import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
+import { ParseCache } from "./parsed.js";
 import { KeyQueue } from "./queue.js";
 import { slimBaseline, slimObservation, slimPod } from "./slim.js";
 import { type BaselineStatus, desiredStatus, type ObservationSummary, sameStatus } from "./status.js";
@@ -65,7 +66,25 @@ export class BaselineController {
   readonly #baselines: Watched;
   readonly #observations: Watched;
   readonly #pods: Watched;
+  readonly #parsed = new ParseCache();
+  /**
+   * The resourceVersion our last status write returned, per key: the watch event with that
+   * version is the echo of our own write, and reconciling it again would only recompute the
+   * status just written (nothing it reads changed; a change of pods or observations queues
+   * the key by itself).
+   */
+  readonly #wrote = new Map<string, string>();
+  /**
+   * Keys whose status PATCH is in flight, with the resourceVersions of the baseline's watch
+   * events that arrived meanwhile: the echo may come back before the PATCH response does.
+   */
+  readonly #writing = new Map<string, string[]>();
   readonly #o: ControllerOptions;
+  #onSynced: () => void = () => undefined;
+  /** Resolves when baselines, observations and pods have all been listed once. */
+  readonly #cachesSynced = new Promise<void>((resolve) => {
+    this.#onSynced = resolve;
+  });
 
   constructor(kc: KubeConfig, options: ControllerOptions = {}) {
     this.#o = options;
@@ -74,6 +93,7 @@ export class BaselineController {
     const apis = makeApis(kc);
     const enqueueAll = () => {
       for (const b of this.#baselines?.list() ?? []) this.queue.add(keyOf(b));
+      if (this.synced) this.#onSynced();
     };
     const enqueueNamespace = (namespace: string | undefined) => {
       if (namespace) for (const b of this.#baselines?.list(namespace) ?? []) this.queue.add(keyOf(b));
@@ -83,9 +103,22 @@ export class BaselineController {
       slim: (obj: KubernetesObject) => KubernetesObject,
       onChange: (obj?: KubernetesObject) => void,
     ) => resilientInformer(kc, kind.name, kind.path, () => kind.list(apis), onChange, w, undefined, slim);
-    this.#baselines = watch(customKind(BASELINES), slimBaseline, (b) =>
-      b ? this.queue.add(keyOf(b)) : enqueueAll(),
-    );
+    this.#baselines = watch(customKind(BASELINES), slimBaseline, (b) => {
+      if (!b) return enqueueAll();
+      const key = keyOf(b);
+      const during = this.#writing.get(key);
+      if (during) {
+        // Decided when the PATCH returns: skipped if it is the echo, queued if anything else.
+        during.push(b.metadata?.resourceVersion ?? "");
+        return;
+      }
+      const wrote = this.#wrote.get(key);
+      if (wrote !== undefined) {
+        this.#wrote.delete(key);
+        if (wrote === b.metadata?.resourceVersion) return; // the echo of our own status write
+      }
+      this.queue.add(key);
+    });
     this.#observations = watch(customKind(OBSERVATIONS), slimObservation, (o) => {
       const baseline = (o as Observation | undefined)?.spec?.baseline;
       if (!o) enqueueAll();
@@ -106,7 +139,11 @@ export class BaselineController {
     // Per-namespace lists: the caches hold every pod and observation of the cluster, and a
     // reconcile looks only at its own namespace's.
     const b = this.#baselines.list(namespace).find((x) => x.metadata?.name === name) as Baseline | undefined;
-    if (!b) return { outcome: "gone" };
+    if (!b) {
+      this.#parsed.delete(key);
+      this.#wrote.delete(key);
+      return { outcome: "gone" };
+    }
     const now = (this.#o.now ?? (() => new Date()))();
     // Agents write on change and re-write unchanged observations every 15 min (heartbeat):
     // three missed heartbeats mean the node stopped reporting.
@@ -124,6 +161,7 @@ export class BaselineController {
     const pods = (this.#pods.list(namespace) as V1Pod[]).map((p) => ({ labels: p.metadata?.labels ?? {} }));
     const status = desiredStatus({
       raw: b,
+      parsed: this.#parsed.get(b),
       pods,
       observations,
       ...(b.status ? { previous: b.status } : {}),
@@ -163,13 +201,26 @@ export class BaselineController {
       result.requeueAfterMs = Math.min(result.requeueAfterMs ?? wait, wait);
     }
     if (sameStatus(status, b.status)) return result;
-    await this.#custom.patchNamespacedCustomObjectStatus({
-      ...BASELINE_API,
-      namespace,
-      name,
-      body: [{ op: "add", path: "/status", value: status }],
-    });
+    const during: string[] = [];
+    this.#writing.set(key, during);
+    let version: string | undefined;
+    try {
+      const written = (await this.#custom.patchNamespacedCustomObjectStatus({
+        ...BASELINE_API,
+        namespace,
+        name,
+        body: [{ op: "add", path: "/status", value: status }],
+      })) as KubernetesObject | undefined;
+      version = written?.metadata?.resourceVersion;
+    } finally {
+      this.#writing.delete(key);
+      // A change other than our own write (a spec edit that landed before our PATCH, which
+      // carries no precondition) is reconciled again; a failed write retries anyway.
+      if (during.some((rv) => rv !== version)) this.queue.add(key);
+    }
     this.stats.written++;
+    // No echo yet: skip it when it comes.
+    if (version && !during.includes(version)) this.#wrote.set(key, version);
     // An invalid spec is also said where `kubectl describe nbl` and event tooling look:
     // when Ready turns False, and again when a new generation is still invalid.
     const ready = status.conditions.find((c) => c.type === ConditionType.Ready);
@@ -254,8 +305,19 @@ export class BaselineController {
     return "promoted";
   }
 
-  /** Work the queue with `workers` loops until the signal aborts. */
+  /**
+   * Work the queue with `workers` loops until the signal aborts. As controller-runtime
+   * (WaitForCacheSync), the workers start once every cache has been listed: a reconcile
+   * before the pods and observations arrived would write a status that says no pods match
+   * and no agent reported, and write the real one moments later — on a restart, every
+   * baseline's status twice, and a wrong one in between.
+   */
   async run(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      signal.addEventListener("abort", () => resolve(), { once: true });
+      void this.#cachesSynced.then(resolve);
+    });
+    if (signal.aborted) return;
     const n = Math.max(1, Math.floor(this.#o.workers ?? 8));
     await Promise.all(Array.from({ length: n }, () => this.#work(signal)));
   }

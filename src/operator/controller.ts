@@ -6,6 +6,8 @@
  * /status only when it differs, and returns a result: `requeueAfterMs` asks for a timed
  * wake-up (the end of a learning window), a thrown error a rate-limited retry.
  * Observations older than `staleAfterMs` are from nodes that stopped reporting and are ignored.
+ * Workers start once every cache is listed; a spec is parsed once per generation; the watch
+ * echo of our own status write is not reconciled (ADR 0028).
  */
 import {
   CustomObjectsApi,

@@ -65,7 +65,8 @@ describe("operator restart on existing baselines and pods (real API server)", ()
     await waitFor(
       "every baseline has a status for its generation",
       async () =>
-        (await listBaselines(kc)).filter((b) => b.metadata?.namespace === namespace && converged(b)).length ===
+        (await listBaselines(kc)).filter((b) => b.metadata?.namespace === namespace && converged(b))
+          .length ===
         VALID + INVALID,
       { timeoutMs: 120_000 },
     );

@@ -35,6 +35,8 @@ describe("operator restart on existing baselines and pods (real API server)", ()
   /** matchedPods of every status the API server saw written, per baseline. */
   const written = new Map<string, number[]>();
   let watching: AbortController | undefined;
+  /** Watch failures: each restarted watch re-queues every baseline (a level-triggered resync). */
+  const watchErrors: string[] = [];
 
   beforeAll(async () => {
     kc = adminKubeConfig();
@@ -50,7 +52,11 @@ describe("operator restart on existing baselines and pods (real API server)", ()
       },
       () => undefined,
     );
-    controller = new BaselineController(kc, { minBackoffMs: 200, maxBackoffMs: 1000 });
+    controller = new BaselineController(kc, {
+      minBackoffMs: 200,
+      maxBackoffMs: 1000,
+      onError: (kind, message) => watchErrors.push(`${kind}: ${message}`),
+    });
     void controller.run(stop.signal);
   });
 
@@ -77,9 +83,14 @@ describe("operator restart on existing baselines and pods (real API server)", ()
     for (const b of l.invalid) expect(written.get(b.name), b.name).toEqual([0]);
     expect(c.stats.written).toBe(VALID + INVALID);
     expect(c.stats.failed).toBe(0);
-    // One reconcile per baseline, plus at most a few whose echo beat the PATCH response home
-    // (that reconcile finds nothing to write). Reconciling every echo would be 2 per baseline.
-    expect(c.stats.reconciled).toBeGreaterThanOrEqual(VALID + INVALID);
-    expect(c.stats.reconciled).toBeLessThan(1.5 * (VALID + INVALID));
+    // One reconcile per baseline; reconciling every echo would be 2 per baseline. A watch
+    // that failed on the shared, loaded API server restarts and re-queues every baseline
+    // (a resync that finds nothing to write): allowed for, and printed.
+    const n = VALID + INVALID;
+    process.stderr.write(
+      `[operator-restart] ${c.stats.reconciled} reconciles for ${n} baselines; watch restarts: ${watchErrors.length ? watchErrors.join("; ") : "none"}\n`,
+    );
+    expect(c.stats.reconciled).toBeGreaterThanOrEqual(n);
+    expect(c.stats.reconciled).toBeLessThan(1.5 * n + watchErrors.length * n);
   });
 });

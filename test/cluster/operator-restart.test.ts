@@ -37,6 +37,8 @@ describe("operator restart on existing baselines and pods (real API server)", ()
   let watching: AbortController | undefined;
   /** Watch failures: each restarted watch re-queues every baseline (a level-triggered resync). */
   const watchErrors: string[] = [];
+  let ours = 0;
+  const failed: string[] = [];
 
   beforeAll(async () => {
     kc = adminKubeConfig();
@@ -57,6 +59,17 @@ describe("operator restart on existing baselines and pods (real API server)", ()
       maxBackoffMs: 1000,
       onError: (kind, message) => watchErrors.push(`${kind}: ${message}`),
     });
+    // The controller is cluster-wide: on the shared API server it also reconciles other test
+    // files' baselines. Count this namespace's reconciles only.
+    const reconcile = controller.reconcile.bind(controller);
+    controller.reconcile = (key: string) => {
+      if (!key.startsWith(`${namespace}/`)) return reconcile(key);
+      ours++;
+      return reconcile(key).catch((err: unknown) => {
+        failed.push(`${key}: ${(err as Error).message}`);
+        throw err;
+      });
+    };
     void controller.run(stop.signal);
   });
 
@@ -67,7 +80,6 @@ describe("operator restart on existing baselines and pods (real API server)", ()
   });
 
   it("writes each status once, complete from the first write, and skips the echo of its writes", async () => {
-    const c = controller as BaselineController;
     await waitFor(
       "every baseline has a status for its generation",
       async () =>
@@ -81,16 +93,15 @@ describe("operator restart on existing baselines and pods (real API server)", ()
     const valid = l.workloads.map((w) => w.name);
     for (const name of valid) expect(written.get(name), name).toEqual([2]);
     for (const b of l.invalid) expect(written.get(b.name), b.name).toEqual([0]);
-    expect(c.stats.written).toBe(VALID + INVALID);
-    expect(c.stats.failed).toBe(0);
+    expect(failed).toEqual([]);
     // One reconcile per baseline; reconciling every echo would be 2 per baseline. A watch
     // that failed on the shared, loaded API server restarts and re-queues every baseline
     // (a resync that finds nothing to write): allowed for, and printed.
     const n = VALID + INVALID;
     process.stderr.write(
-      `[operator-restart] ${c.stats.reconciled} reconciles for ${n} baselines; watch restarts: ${watchErrors.length ? watchErrors.join("; ") : "none"}\n`,
+      `[operator-restart] ${ours} reconciles for ${n} baselines; watch restarts: ${watchErrors.length ? watchErrors.join("; ") : "none"}\n`,
     );
-    expect(c.stats.reconciled).toBeGreaterThanOrEqual(n);
-    expect(c.stats.reconciled).toBeLessThan(1.5 * n + watchErrors.length * n);
+    expect(ours).toBeGreaterThanOrEqual(n);
+    expect(ours).toBeLessThan(1.5 * n + watchErrors.length * n);
   });
 });

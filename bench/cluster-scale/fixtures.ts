@@ -251,6 +251,7 @@ interface StatusView {
     observedGeneration?: number;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
     violations?: { total?: number };
+    matchedPods?: number;
   };
 }
 
@@ -277,4 +278,17 @@ export async function listBaselines(kc: KubeConfig): Promise<StatusView[]> {
 export function converged(b: StatusView): boolean {
   const ready = b.status?.conditions?.find((c) => c.type === "Ready");
   return ready !== undefined && b.status?.observedGeneration === b.metadata?.generation;
+}
+
+/**
+ * Whether the status is the complete one, not only one for this generation: a valid baseline
+ * counts its pods (`pods`, as created) and has heard from an agent (Violating is not Unknown).
+ * An operator that reconciles before its pod and observation caches are listed writes a
+ * status for the generation first (so `converged`) and the real one later.
+ */
+export function settled(b: StatusView, pods: number): boolean {
+  if (!converged(b)) return false;
+  if (b.metadata?.name?.startsWith("broken-")) return true;
+  const violating = b.status?.conditions?.find((c) => c.type === "Violating");
+  return b.status?.matchedPods === pods && violating !== undefined && violating.status !== "Unknown";
 }

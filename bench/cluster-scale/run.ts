@@ -25,6 +25,7 @@ import {
   podBody,
   podIp,
   pool,
+  settled,
   type WorkloadSpec,
 } from "./fixtures.js";
 import {
@@ -212,8 +213,9 @@ async function waitConverged(
   total: number,
   timeoutMs: number,
   op: Operator,
+  done_: (b: Awaited<ReturnType<typeof listBaselines>>[number]) => boolean = converged,
+  t0 = performance.now(),
 ): Promise<number> {
-  const t0 = performance.now();
   for (;;) {
     // A crash (V8's out-of-memory abort) is a signal, not an exit code.
     if (op.child.exitCode !== null || op.child.signalCode !== null)
@@ -223,7 +225,7 @@ async function waitConverged(
     const all = (await retried("list baselines", () => listBaselines(kc))).filter((b) =>
       b.metadata?.namespace?.startsWith(`${prefix}-`),
     );
-    const done = all.filter(converged).length;
+    const done = all.filter(done_).length;
     if (all.length === total && done === total) return (performance.now() - t0) / 1000;
     if (performance.now() - t0 > timeoutMs) throw new Error(`only ${done}/${total} baselines converged`);
     await sleep(250);
@@ -429,10 +431,32 @@ async function main(): Promise<void> {
       );
     });
     op = new Operator(cp.kubeconfigPath, opLog);
-    const restart = await waitConverged(kc, prefix, o.baselines + o.invalid, 600_000, op);
+    const restartT0 = performance.now();
+    const restart = await waitConverged(
+      kc,
+      prefix,
+      o.baselines + o.invalid,
+      600_000,
+      op,
+      converged,
+      restartT0,
+    );
     const restartCpu = op.sample().cpu;
+    // Then until each status is the complete one (pods counted, observations read): an
+    // operator that reconciles before its caches are listed converges first on a partial one.
+    const podsOf = new Map(l.workloads.map((w) => [`${w.namespace}/${w.name}`, w.nodes.length]));
+    const restartSettled = await waitConverged(
+      kc,
+      prefix,
+      o.baselines + o.invalid,
+      600_000,
+      op,
+      (b) => settled(b, podsOf.get(`${b.metadata?.namespace}/${b.metadata?.name}`) ?? 0),
+      restartT0,
+    );
+    const restartSettledCpu = op.sample().cpu;
     await sleep(5000);
-    op.sample();
+    const restartQuietCpu = op.sample().cpu;
     const restartPeak = op.peakMiB;
     const restartPeakAnon = op.peakAnonMiB;
     if (process.env.SCALE_HEAP_SNAPSHOT === "1") {
@@ -441,7 +465,7 @@ async function main(): Promise<void> {
       await sleep(30_000);
     }
     log(
-      `restart: converged in ${restart.toFixed(1)} s, ${restartCpu.toFixed(1)} CPU-s, peak RSS ${restartPeak.toFixed(0)} MiB (anon ${restartPeakAnon.toFixed(0)} MiB)`,
+      `restart: converged in ${restart.toFixed(1)} s, ${restartCpu.toFixed(1)} CPU-s; complete in ${restartSettled.toFixed(1)} s, ${restartSettledCpu.toFixed(1)} CPU-s (${restartQuietCpu.toFixed(1)} CPU-s 5 s later); peak RSS ${restartPeak.toFixed(0)} MiB (anon ${restartPeakAnon.toFixed(0)} MiB); load ${loadAverage()}`,
     );
 
     const all = (await listBaselines(kc)).filter((b) => b.metadata?.namespace?.startsWith(`${prefix}-`));
@@ -471,6 +495,10 @@ async function main(): Promise<void> {
       restart: {
         convergedSeconds: restart,
         cpuSeconds: restartCpu,
+        completeSeconds: restartSettled,
+        completeCpuSeconds: restartSettledCpu,
+        cpuSecondsFiveSecondsLater: restartQuietCpu,
+        loadAverage: loadAverage(),
         peakRssMiB: restartPeak,
         peakRssAnonMiB: restartPeakAnon,
       },

@@ -17,6 +17,7 @@ import {
   type V1Service,
 } from "@kubernetes/client-node";
 import type { ClusterPod, ClusterSnapshot, OwnerRef } from "../core/cluster-index.js";
+import { reuseConnections } from "./connections.js";
 import { CLUSTER_KINDS, makeApis } from "./kinds.js";
 
 export function loadKubeConfig(path: string | undefined, context?: string): KubeConfig {
@@ -24,6 +25,7 @@ export function loadKubeConfig(path: string | undefined, context?: string): Kube
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   if (context) kc.setCurrentContext(context);
+  reuseConnections(kc);
   return kc;
 }
 

@@ -11,6 +11,8 @@
  * affected baselines at expiry: expiry is the absence of an event). A node without a Lease
  * (an agent from before Leases) is judged by its observation's windowEnd: older than
  * `staleAfterMs` means it stopped reporting.
+ * Workers start once every cache is listed; a spec is parsed once per generation; the watch
+ * echo of our own status write is not reconciled (ADR 0028).
  */
 import {
   CoordinationV1Api,
@@ -31,6 +33,7 @@ import { CLUSTER_KINDS, customKind, type Kind, makeApis } from "../kube/kinds.js
 import { resilientInformer, type Watched, type WatchOptions, watchDefaults } from "../kube/watcher.js";
 import { holdLastSeen } from "./last-seen.js";
 import { type LeaseView, NodeLiveness } from "./liveness.js";
+import { ParseCache } from "./parsed.js";
 import { KeyQueue, MAX_TIMER_MS } from "./queue.js";
 import { slimBaseline, slimLease, slimObservation, slimPod } from "./slim.js";
 import { type BaselineStatus, desiredStatus, type ObservationSummary, sameStatus } from "./status.js";
@@ -86,7 +89,25 @@ export class BaselineController {
   #expiryTimer: NodeJS.Timeout | undefined;
   #expiryCheckedAt = Number.NEGATIVE_INFINITY;
   #stopped = false;
+  readonly #parsed = new ParseCache();
+  /**
+   * The resourceVersion our last status write returned, per key: the watch event with that
+   * version is the echo of our own write, and reconciling it again would only recompute the
+   * status just written (nothing it reads changed; a change of pods or observations queues
+   * the key by itself).
+   */
+  readonly #wrote = new Map<string, string>();
+  /**
+   * Keys whose status PATCH is in flight, with the resourceVersions of the baseline's watch
+   * events that arrived meanwhile: the echo may come back before the PATCH response does.
+   */
+  readonly #writing = new Map<string, string[]>();
   readonly #o: ControllerOptions;
+  #onSynced: () => void = () => undefined;
+  /** Resolves when baselines, observations, pods (and the agents' Leases) have all been listed once. */
+  readonly #cachesSynced = new Promise<void>((resolve) => {
+    this.#onSynced = resolve;
+  });
 
   constructor(kc: KubeConfig, options: ControllerOptions = {}) {
     this.#o = options;
@@ -95,6 +116,7 @@ export class BaselineController {
     const apis = makeApis(kc);
     const enqueueAll = () => {
       for (const b of this.#baselines?.list() ?? []) this.queue.add(keyOf(b));
+      if (this.synced) this.#onSynced();
     };
     const enqueueNamespace = (namespace: string | undefined) => {
       if (namespace) for (const b of this.#baselines?.list(namespace) ?? []) this.queue.add(keyOf(b));
@@ -114,9 +136,22 @@ export class BaselineController {
         undefined,
         slim,
       );
-    this.#baselines = watch(customKind(BASELINES), slimBaseline, (b) =>
-      b ? this.queue.add(keyOf(b)) : enqueueAll(),
-    );
+    this.#baselines = watch(customKind(BASELINES), slimBaseline, (b) => {
+      if (!b) return enqueueAll();
+      const key = keyOf(b);
+      const during = this.#writing.get(key);
+      if (during) {
+        // Decided when the PATCH returns: skipped if it is the echo, queued if anything else.
+        during.push(b.metadata?.resourceVersion ?? "");
+        return;
+      }
+      const wrote = this.#wrote.get(key);
+      if (wrote !== undefined) {
+        this.#wrote.delete(key);
+        if (wrote === b.metadata?.resourceVersion) return; // the echo of our own status write
+      }
+      this.queue.add(key);
+    });
     this.#observations = watch(customKind(OBSERVATIONS), slimObservation, (o) => {
       const baseline = (o as Observation | undefined)?.spec?.baseline;
       if (!o) enqueueAll();
@@ -167,6 +202,8 @@ export class BaselineController {
       for (const x of this.#leases?.list() ?? []) this.#liveness.observe(leaseView(x), now);
       this.#expiryCheckedAt = now; // what was already expired at the list is judged by the reconciles queued now
       for (const b of this.#baselines?.list() ?? []) this.queue.add(keyOf(b));
+      // The Leases may be the last cache to list: the workers wait for every one (ADR 0028).
+      if (this.synced) this.#onSynced();
     } else if (verb === "delete") {
       const node = this.#liveness.forget(leaseView(l));
       if (node !== undefined) this.#enqueueNode(node);
@@ -228,7 +265,11 @@ export class BaselineController {
     // Per-namespace lists: the caches hold every pod and observation of the cluster, and a
     // reconcile looks only at its own namespace's.
     const b = this.#baselines.list(namespace).find((x) => x.metadata?.name === name) as Baseline | undefined;
-    if (!b) return { outcome: "gone" };
+    if (!b) {
+      this.#parsed.delete(key);
+      this.#wrote.delete(key);
+      return { outcome: "gone" };
+    }
     const now = (this.#o.now ?? (() => new Date()))();
     // Until the Leases are listed no node's liveness is known: judging now would drop every
     // leased node's observations and write that. The list's completion queues every key.
@@ -270,6 +311,7 @@ export class BaselineController {
     const pods = podObjects.map((p) => ({ labels: p.metadata?.labels ?? {} }));
     const status = desiredStatus({
       raw: b,
+      parsed: this.#parsed.get(b),
       pods,
       observations,
       ...(b.status ? { previous: b.status } : {}),
@@ -318,13 +360,26 @@ export class BaselineController {
       }
       return result;
     }
-    await this.#custom.patchNamespacedCustomObjectStatus({
-      ...BASELINE_API,
-      namespace,
-      name,
-      body: [{ op: "add", path: "/status", value: status }],
-    });
+    const during: string[] = [];
+    this.#writing.set(key, during);
+    let version: string | undefined;
+    try {
+      const written = (await this.#custom.patchNamespacedCustomObjectStatus({
+        ...BASELINE_API,
+        namespace,
+        name,
+        body: [{ op: "add", path: "/status", value: status }],
+      })) as KubernetesObject | undefined;
+      version = written?.metadata?.resourceVersion;
+    } finally {
+      this.#writing.delete(key);
+      // A change other than our own write (a spec edit that landed before our PATCH, which
+      // carries no precondition) is reconciled again; a failed write retries anyway.
+      if (during.some((rv) => rv !== version)) this.queue.add(key);
+    }
     this.stats.written++;
+    // No echo yet: skip it when it comes.
+    if (version && !during.includes(version)) this.#wrote.set(key, version);
     // An invalid spec is also said where `kubectl describe nbl` and event tooling look:
     // when Ready turns False, and again when a new generation is still invalid.
     const ready = status.conditions.find((c) => c.type === ConditionType.Ready);
@@ -409,8 +464,19 @@ export class BaselineController {
     return "promoted";
   }
 
-  /** Work the queue with `workers` loops until the signal aborts. */
+  /**
+   * Work the queue with `workers` loops until the signal aborts. As controller-runtime
+   * (WaitForCacheSync), the workers start once every cache has been listed: a reconcile
+   * before the pods and observations arrived would write a status that says no pods match
+   * and no agent reported, and write the real one moments later — on a restart, every
+   * baseline's status twice, and a wrong one in between.
+   */
   async run(signal: AbortSignal): Promise<void> {
+    await new Promise<void>((resolve) => {
+      signal.addEventListener("abort", () => resolve(), { once: true });
+      void this.#cachesSynced.then(resolve);
+    });
+    if (signal.aborted) return;
     const n = Math.max(1, Math.floor(this.#o.workers ?? 8));
     await Promise.all(Array.from({ length: n }, () => this.#work(signal)));
   }

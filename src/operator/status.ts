@@ -4,7 +4,7 @@
  * reads, calls this, and writes the result through /status only when it changed.
  */
 import { ConditionType, Reason, setCondition } from "../api/conditions.js";
-import { parseBaseline } from "../api/parse.js";
+import { type ParsedBaseline, parseBaseline } from "../api/parse.js";
 import { parseDuration } from "../api/v1alpha1/common.js";
 import {
   type Learned,
@@ -90,12 +90,9 @@ export interface StatusInputs {
   previous?: Partial<BaselineStatus>;
   /** Whether the operator may act on learning.autoPromote (its --auto-promote flag). */
   autoPromoteAllowed?: boolean;
+  /** `raw` already parsed (the controller's ParseCache); parsed here when absent. */
+  parsed?: ParsedBaseline;
   now: Date;
-}
-
-function firstProblem(raw: unknown): string | undefined {
-  const parsed = parseBaseline(raw);
-  return parsed.ok ? undefined : parsed.problem;
 }
 
 export function desiredStatus({
@@ -104,6 +101,7 @@ export function desiredStatus({
   observations,
   previous,
   autoPromoteAllowed,
+  parsed = parseBaseline(raw),
   now,
 }: StatusInputs): BaselineStatus {
   const obj = raw as {
@@ -114,7 +112,7 @@ export function desiredStatus({
   let conditions = previous?.conditions ?? [];
   const gen = generation === undefined ? {} : { observedGeneration: generation };
 
-  const problem = firstProblem(raw);
+  const problem = parsed.ok ? undefined : parsed.problem;
   conditions = setCondition(
     conditions,
     problem
@@ -226,8 +224,7 @@ export function desiredStatus({
   const lastTime = newest ?? previous?.violations?.lastTime;
   // Acknowledged patterns (socklens ack): which are in force and which expired, judged now;
   // the controller requeues at the next expiry so the change shows without another event.
-  const parsed = problem ? undefined : parseBaseline(raw);
-  const exceptions = parsed?.ok ? (parsed.baseline.spec.exceptions ?? []) : [];
+  const exceptions = parsed.ok ? (parsed.baseline.spec.exceptions ?? []) : [];
   const acknowledged = exceptions.length ? summarizeExceptions(exceptions, now) : undefined;
   return {
     ...gen,

@@ -12,6 +12,7 @@ import { buildObservation } from "../../src/core/baseline/observation.js";
 import type { Finding } from "../../src/core/baseline/types.js";
 import { ClusterIndex, type ClusterPod, type ClusterSnapshot } from "../../src/core/cluster-index.js";
 import type { Socket } from "../../src/core/socket.js";
+import { reuseConnections } from "../../src/kube/connections.js";
 import { NodeLease } from "../../src/kube/node-lease.js";
 import { ObservationWriter } from "../../src/kube/observations.js";
 import type { Layout, WorkloadSpec } from "./fixtures.js";
@@ -137,6 +138,8 @@ class SimNode {
     // Its own client and connection, as each node's agent has.
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
+    // As the real agent's (loadKubeConfig): one connection, not a TLS handshake per request.
+    reuseConnections(kc);
     this.#writer = new ObservationWriter(kc);
     this.lease = new NodeLease(kc, { ...leaseOptions, nodeName: name });
     this.leaseRenewMs = leaseOptions.renewMs;

@@ -64,10 +64,10 @@ describe("informer lists in pages", () => {
     await waitFor("the informer's first list", async () => informer?.synced === true, { timeoutMs: 30_000 });
     const cached = informer.list(ns);
     expect(cached.map((p) => p.metadata?.name).sort()).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p6"]);
-    // Slimmed: labels kept, spec dropped.
+    // Slimmed: labels and the node kept (what the operator reads), containers dropped.
     for (const p of cached) {
       expect(p.metadata?.labels).toEqual({ app: "paged" });
-      expect((p as { spec?: unknown }).spec).toBeUndefined();
+      expect((p as { spec?: unknown }).spec).toEqual({ nodeName: "sl-paging" });
     }
     // 7 pods in pages of at most 2: at least four pages (the API server may return fewer than
     // `limit` when a field selector filters inside a page), the first without a continue

@@ -35,6 +35,7 @@ const sys = [];
 const users = new UserNames(process.env.HOST_PASSWD ?? "/etc/passwd");
 const times = [];
 const rss = [];
+const heap = [];
 let sockets = 0;
 for (let i = 0; i < scans; i++) {
   const t0 = performance.now();
@@ -74,7 +75,11 @@ for (let i = 0; i < scans; i++) {
   sys.push(c.system / 1000);
   times.push(performance.now() - t0);
   sockets = r.sockets.length;
-  rss.push(process.memoryUsage().rss);
+  const mem = process.memoryUsage();
+  rss.push(mem.rss);
+  // What V8 holds (heapUsed: live objects and garbage not yet collected; heapTotal: what it
+  // has reserved) and buffers outside the heap: tells a growing live set from a lazy GC.
+  heap.push([mem.heapUsed, mem.heapTotal, mem.external + mem.arrayBuffers]);
 }
 const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
 process.stdout.write(
@@ -92,6 +97,9 @@ process.stdout.write(
     cpuMs: cpu.map((t) => Math.round(t)),
     systemCpuMs: sys.map((t) => Math.round(t)),
     rssMB: rss.map((b) => Math.round(b / 2 ** 20)),
+    heapUsedMB: heap.map((h) => Math.round(h[0] / 2 ** 20)),
+    heapTotalMB: heap.map((h) => Math.round(h[1] / 2 ** 20)),
+    externalMB: heap.map((h) => Math.round(h[2] / 2 ** 20)),
     peakRssMB: hwm ? Math.round(Number(hwm[1]) / 1024) : null,
   })}\n`,
 );

@@ -278,7 +278,7 @@ export class Agent {
         if (this.d.recorder)
           writes.push(this.d.recorder.record(eventFor(f, pod, key, index.podInfo(pod).workload)));
         if (isNew && this.#looping) {
-          const r = this.#bursts.onFinding(pod, f, (this.d.now ?? (() => new Date()))().getTime());
+          const r = this.#bursts.onFinding(pod, f, this.#nowMs());
           if (r && "id" in r) writes.push(this.#burstStarted(r));
           else if (r) this.d.log("burst refused", { pod: `${pod.namespace}/${pod.name}`, why: r.reason });
         }
@@ -286,7 +286,7 @@ export class Agent {
     }
     // Bursts are timed from now, not from the scan's start: a full scan of a busy node can
     // take seconds, and a 5 s burst must not be spent before its first scan.
-    const burstNow = (this.d.now ?? (() => new Date()))().getTime();
+    const burstNow = this.#nowMs();
     if (this.#looping) writes.push(...this.#burstBookkeeping(index, burstNow, burst));
     const interval = this.d.observationIntervalMs ?? 30_000;
     this.#windowStart ??= now;
@@ -455,23 +455,12 @@ export class Agent {
       until: new Date(b.until).toISOString(),
       why: b.reason,
     });
-    return this.d.recorder
-      ? this.d.recorder.record({
-          regarding: regardingOf(b.target),
-          type: "Normal",
-          reason: "BurstStarted",
-          note,
-          key: `burst|${b.id}|start`,
-        })
-      : Promise.resolve();
+    return this.#burstEvent(b, "BurstStarted", note, "start");
   }
 
   #burstEnded(e: BurstEnd): Promise<void> {
     const b = e.burst;
-    const what =
-      b.target.kind === "Pod"
-        ? `pod ${b.target.pod.namespace}/${b.target.pod.name}`
-        : `node ${b.target.name}`;
+    const what = targetText(b.target);
     const why = e.why === "elapsed" ? "its time is up" : e.why;
     const note = `socklens agent on node ${this.d.nodeName} ended the burst on ${what} after ${BurstScheduler.durationText(Math.round((e.at - b.startedAt) / 1000) * 1000)} (${why}): ${b.scans} burst scans, ${b.findings} findings; back to the normal interval`;
     this.d.log("burst ended", {
@@ -480,13 +469,18 @@ export class Agent {
       scans: b.scans,
       findings: b.findings,
     });
+    return this.#burstEvent(b, "BurstEnded", note, "end");
+  }
+
+  /** One Normal Event on the burst's target (its pod, or the node), one per burst and phase. */
+  #burstEvent(b: Burst, reason: string, note: string, phase: "start" | "end"): Promise<void> {
     return this.d.recorder
       ? this.d.recorder.record({
           regarding: regardingOf(b.target),
           type: "Normal",
-          reason: "BurstEnded",
+          reason,
           note,
-          key: `burst|${b.id}|end`,
+          key: `burst|${b.id}|${phase}`,
         })
       : Promise.resolve();
   }
